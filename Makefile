@@ -1,0 +1,33 @@
+# Two commands do all the set-up: `make run` (the main job) and `make test`.
+# Each creates or reuses .venv and installs everything itself.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# No hub here: fail fast instead of retrying for half a minute.
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: run test model clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: an unpinned torch pulls several GB of CUDA packages.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/hybrid-eval evaluate --model e5-small --dataset xquad-r --out results/xquad-r-e5-small.json
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+model: $(STAMP)
+	$(BIN)/hybrid-eval model build
+
+clean:
+	rm -rf $(VENV) .hybrid-eval results

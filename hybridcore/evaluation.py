@@ -1,0 +1,183 @@
+"""The evaluation settings: LAReQA's monolingual, cross-lingual and multilingual, and BEIR.
+
+Questions and candidates are encoded once; every setting is a choice of query rows, a
+candidate pool and each query's relevant candidates within that pool:
+
+- ``mono``: language X's questions against X's pool (one group per language);
+- ``cross``: X's questions against Y's pool, X != Y (one group per ordered pair);
+- ``multi``: X's questions against the pool of all languages, relevant = the answer in every
+  language; also gives the rank-distance language bias;
+- ``beir``: a BEIR-format dataset's queries against its corpus.
+
+A group keeps per-query values, so runs can later be compared with paired tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from hybridcore import metrics
+from hybridcore.beir import BeirDataset
+from hybridcore.lareqa import RetrievalSet
+
+ALL_LANGUAGES = "all"
+SETTINGS = ("mono", "cross", "multi")
+
+
+@dataclass(frozen=True)
+class GroupScores:
+    """Per-query metric values of one (setting, query language, candidate language) group."""
+
+    setting: str
+    query_lang: str
+    candidate_lang: str
+    query_ids: tuple[str, ...]
+    per_query: dict[str, np.ndarray] = field(compare=False)
+
+    def mean(self, metric: str) -> float:
+        values = self.per_query[metric]
+        return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """All groups of one dataset's evaluation, with macro averages per setting."""
+
+    dataset: str
+    groups: tuple[GroupScores, ...]
+
+    def settings(self) -> list[str]:
+        return list(dict.fromkeys(g.setting for g in self.groups))
+
+    def macro(self, setting: str, metric: str) -> float:
+        """Unweighted mean over the setting's groups (languages or language pairs)."""
+        means = [g.mean(metric) for g in self.groups if g.setting == setting and metric in g.per_query]
+        means = [m for m in means if not math.isnan(m)]
+        return float(np.mean(means)) if means else math.nan
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {
+            s: {m: self.macro(s, m) for m in self._metrics(s)} for s in self.settings()
+        }
+
+    def _metrics(self, setting: str) -> list[str]:
+        return list(dict.fromkeys(m for g in self.groups if g.setting == setting for m in g.per_query))
+
+    def to_dict(self) -> dict:
+        """JSON-ready figures: macro summary and every group's means (no per-query values)."""
+        return {
+            "dataset": self.dataset,
+            "summary": self.summary(),
+            "groups": [
+                {
+                    "setting": g.setting,
+                    "query_lang": g.query_lang,
+                    "candidate_lang": g.candidate_lang,
+                    "n_queries": len(g.query_ids),
+                    "metrics": {m: g.mean(m) for m in g.per_query},
+                }
+                for g in self.groups
+            ],
+        }
+
+
+def score_groups(
+    queries: np.ndarray,
+    candidates: np.ndarray,
+    relevant: Sequence[Sequence[int]],
+    names: Sequence[str],
+    gains: Sequence[Sequence[float]] | None = None,
+    rows_per_chunk: int = 256,
+) -> dict[str, np.ndarray]:
+    """Per-query metrics of ``queries`` ranked against all ``candidates`` by cosine
+    (both L2-normalised); ``relevant`` indexes each query's relevant candidates."""
+    index, grade = metrics.pad_relevant(relevant, gains)
+    cand = torch.from_numpy(np.ascontiguousarray(candidates, dtype=np.float32))
+    query = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
+    ranks = np.empty(index.shape, dtype=np.float64)
+    for start in range(0, len(query), rows_per_chunk):
+        rows = slice(start, start + rows_per_chunk)
+        ranks[rows] = metrics.relevant_ranks(query[rows] @ cand.T, index[rows], rows_per_chunk)
+    return metrics.compute(names, ranks, grade)
+
+
+@dataclass(frozen=True)
+class Group:
+    """One setting's query rows, candidate pool and, per query, relevant positions in the pool."""
+
+    setting: str
+    query_lang: str
+    candidate_lang: str
+    rows: np.ndarray
+    pool: np.ndarray
+    relevant: list[list[int]]
+
+
+def lareqa_groups(data: RetrievalSet, settings: Sequence[str] = SETTINGS) -> list[Group]:
+    """Every group of the LAReQA settings; questions without a relevant candidate in a pool
+    (MLQA-R questions lacking that translation) are left out of that group."""
+    position = {c.id: i for i, c in enumerate(data.candidates)}
+    cand_lang = np.array([c.lang for c in data.candidates])
+    q_lang = np.array([q.lang for q in data.questions])
+    groups: list[Group] = []
+    for x in data.languages:
+        q_rows = np.flatnonzero(q_lang == x)
+        pools = [("mono" if y == x else "cross", y, np.flatnonzero(cand_lang == y)) for y in data.languages]
+        pools.append(("multi", ALL_LANGUAGES, np.arange(len(data.candidates))))
+        for setting, y, pool in pools:
+            if setting not in settings or len(q_rows) == 0:
+                continue
+            in_pool = {int(col): i for i, col in enumerate(pool)}
+            rows, relevant = [], []
+            for r in q_rows:
+                rel = [in_pool[position[c]] for c in data.questions[r].relevant if position[c] in in_pool]
+                if rel:
+                    rows.append(r)
+                    relevant.append(rel)
+            if rows:
+                groups.append(Group(setting, x, y, np.array(rows), pool, relevant))
+    return groups
+
+
+def evaluate_lareqa(
+    data: RetrievalSet,
+    question_embeddings: np.ndarray,
+    candidate_embeddings: np.ndarray,
+    names: Sequence[str] = metrics.LAREQA_METRICS,
+    settings: Sequence[str] = SETTINGS,
+) -> Evaluation:
+    """Run the LAReQA settings; embeddings are row-aligned with ``data.questions`` and
+    ``data.candidates``."""
+    scored: list[GroupScores] = []
+    for g in lareqa_groups(data, settings):
+        names_here = list(names) + (["rank_distance"] if g.setting == "multi" else [])
+        per_query = score_groups(question_embeddings[g.rows], candidate_embeddings[g.pool], g.relevant, names_here)
+        ids = tuple(data.questions[r].id for r in g.rows)
+        scored.append(GroupScores(g.setting, g.query_lang, g.candidate_lang, ids, per_query))
+    return Evaluation(data.name, tuple(scored))
+
+
+def evaluate_beir(
+    data: BeirDataset,
+    query_embeddings: np.ndarray,
+    corpus_embeddings: np.ndarray,
+    names: Sequence[str] = metrics.BEIR_METRICS,
+) -> Evaluation:
+    """Rank the whole corpus for each judged query; embeddings row-aligned with
+    ``data.query_ids`` and ``data.doc_ids``."""
+    doc_pos = {d: i for i, d in enumerate(data.doc_ids)}
+    rows, relevant, gains = [], [], []
+    for r, qid in enumerate(data.query_ids):
+        judged = {d: g for d, g in data.qrels.get(qid, {}).items() if g > 0}
+        if judged:
+            rows.append(r)
+            relevant.append([doc_pos[d] for d in judged])
+            gains.append(list(judged.values()))
+    per_query = score_groups(query_embeddings[rows], corpus_embeddings, relevant, names, gains)
+    ids = tuple(data.query_ids[r] for r in rows)
+    return Evaluation(data.name, (GroupScores("beir", data.query_lang, data.lang, ids, per_query),))

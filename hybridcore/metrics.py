@@ -1,0 +1,115 @@
+"""Ranking metrics, computed from the ranks of each query's relevant candidates.
+
+Every metric here is a function of two arrays of shape (queries, width):
+``ranks`` holds the 1-based rank of each relevant candidate in the query's full ranking
+(``inf`` where it was not retrieved, or where the slot is padding), ``gains`` its relevance
+grade (0 for padding). Ranks are pessimistic: a candidate tied with others in score is ranked
+after all of them, so a tie never flatters a model and average precision equals
+``sklearn.metrics.average_precision_score`` over the pooled candidates, ties included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+LAREQA_METRICS = ("map", "recall@1", "recall@10", "ndcg@10", "mrr@10")
+BEIR_METRICS = ("ndcg@10", "recall@100", "mrr@10", "map")
+
+
+def pad_relevant(relevant: Sequence[Sequence[int]], gains: Sequence[Sequence[float]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pack ragged per-query relevant indices (and grades, default 1) into padded arrays:
+    indices padded with -1, gains with 0."""
+    width = max((len(r) for r in relevant), default=0) or 1
+    index = np.full((len(relevant), width), -1, dtype=np.int64)
+    grade = np.zeros((len(relevant), width), dtype=np.float64)
+    for q, rel in enumerate(relevant):
+        index[q, : len(rel)] = rel
+        grade[q, : len(rel)] = 1.0 if gains is None else gains[q]
+    return index, grade
+
+
+def relevant_ranks(scores: torch.Tensor, relevant: np.ndarray, rows_per_chunk: int = 256) -> np.ndarray:
+    """Pessimistic 1-based rank of each relevant candidate: the number of candidates scoring
+    at least as high. ``relevant`` is a padded index array (-1 = padding -> rank inf)."""
+    index = torch.as_tensor(relevant)
+    valid = index >= 0
+    own = scores.gather(1, index.clamp(min=0))
+    ranks = torch.empty(index.shape, dtype=torch.float64)
+    for start in range(0, scores.shape[0], rows_per_chunk):
+        rows = slice(start, start + rows_per_chunk)
+        ranks[rows] = (scores[rows, None, :] >= own[rows, :, None]).sum(-1).double()
+    ranks[~valid] = float("inf")
+    return ranks.numpy()
+
+
+def _n_relevant(gains: np.ndarray) -> np.ndarray:
+    return (gains > 0).sum(1)
+
+
+def average_precision(ranks: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """AP over the whole ranking: mean over relevant items of precision at their rank."""
+    relevant = gains > 0
+    found = np.isfinite(ranks) & relevant
+    safe = np.where(found, ranks, np.inf)
+    # hits at or above each relevant item's rank (ties count together, as in sklearn)
+    hits = (safe[:, None, :] <= safe[:, :, None]).sum(-1)
+    precision = np.where(found, hits / np.where(found, ranks, 1.0), 0.0)
+    return precision.sum(1) / np.maximum(_n_relevant(gains), 1)
+
+
+def recall_at(ranks: np.ndarray, gains: np.ndarray, k: int) -> np.ndarray:
+    """Share of the relevant items ranked in the top k."""
+    return ((ranks <= k) & (gains > 0)).sum(1) / np.maximum(_n_relevant(gains), 1)
+
+
+def ndcg_at(ranks: np.ndarray, gains: np.ndarray, k: int) -> np.ndarray:
+    """nDCG@k with linear gains (trec_eval's ``ndcg_cut``)."""
+    in_top = (ranks <= k) & (gains > 0)
+    dcg = np.where(in_top, gains / np.log2(np.where(in_top, ranks, 1.0) + 1.0), 0.0).sum(1)
+    ideal = -np.sort(-gains, axis=1)[:, :k]
+    idcg = (ideal / np.log2(np.arange(2, ideal.shape[1] + 2))).sum(1)
+    return np.where(idcg > 0, dcg / np.where(idcg > 0, idcg, 1.0), 0.0)
+
+
+def mrr_at(ranks: np.ndarray, gains: np.ndarray, k: int) -> np.ndarray:
+    """Reciprocal rank of the first relevant item if it is in the top k, else 0."""
+    first = np.where(gains > 0, ranks, np.inf).min(1)
+    return np.where(first <= k, 1.0 / first, 0.0)
+
+
+def rank_distance(ranks: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """LAReQA language bias: max minus min rank over a query's relevant items (one per
+    language in the multilingual pool); NaN for queries with fewer than two."""
+    found = np.isfinite(ranks) & (gains > 0)
+    hi = np.where(found, ranks, -np.inf).max(1)
+    lo = np.where(found, ranks, np.inf).min(1)
+    return np.where(found.sum(1) >= 2, hi - lo, np.nan)
+
+
+_AT_K: dict[str, Callable[[np.ndarray, np.ndarray, int], np.ndarray]] = {
+    "recall": recall_at,
+    "ndcg": ndcg_at,
+    "mrr": mrr_at,
+}
+_PLAIN: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "map": average_precision,
+    "rank_distance": rank_distance,
+}
+
+
+def compute(names: Sequence[str], ranks: np.ndarray, gains: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-query values of each named metric (``map``, ``rank_distance``, ``recall@k``,
+    ``ndcg@k``, ``mrr@k``)."""
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        base, _, k = name.partition("@")
+        if base in _PLAIN and not k:
+            out[name] = _PLAIN[base](ranks, gains)
+        elif base in _AT_K and k.isdigit():
+            out[name] = _AT_K[base](ranks, gains, int(k))
+        else:
+            raise ValueError(f"unknown metric {name!r}")
+    return out

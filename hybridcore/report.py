@@ -1,0 +1,50 @@
+"""Plain-text tables of an evaluation, for the terminal and the logs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hybridcore.evaluation import Evaluation
+
+SETTING_LABELS = {"mono": "Mo", "cross": "Cr", "multi": "Mul", "beir": "BEIR"}
+METRIC_LABELS = {"map": "mAP", "recall@1": "R@1", "recall@10": "R@10", "recall@100": "R@100",
+                 "ndcg@10": "nDCG@10", "mrr@10": "MRR@10", "rank_distance": "rank dist"}
+
+
+def _fmt(value: float, metric: str) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:.1f}" if metric == "rank_distance" else f"{value:.3f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def summary_table(evaluation: Evaluation) -> str:
+    """Macro averages: one row per setting, one column per metric."""
+    summary = evaluation.summary()
+    metrics = list(dict.fromkeys(m for s in summary.values() for m in s))
+    rows = []
+    for setting, values in summary.items():
+        n = sum(1 for g in evaluation.groups if g.setting == setting)
+        rows.append([SETTING_LABELS.get(setting, setting), str(n)] + [_fmt(values.get(m, math.nan), m) for m in metrics])
+    return _table(["setting", "groups"] + [METRIC_LABELS.get(m, m) for m in metrics], rows)
+
+
+def language_table(evaluation: Evaluation, metric: str = "map") -> str:
+    """Per query language: Mo, mean Cr over candidate languages, Mul, and rank distance."""
+    langs = list(dict.fromkeys(g.query_lang for g in evaluation.groups))
+    rows = []
+    for lang in langs:
+        def mean_of(setting: str, m: str = metric) -> float:
+            values = [g.mean(m) for g in evaluation.groups if g.setting == setting and g.query_lang == lang]
+            return float(np.mean(values)) if values else math.nan
+        rows.append([lang, _fmt(mean_of("mono"), metric), _fmt(mean_of("cross"), metric),
+                     _fmt(mean_of("multi"), metric), _fmt(mean_of("multi", "rank_distance"), "rank_distance")])
+    label = METRIC_LABELS.get(metric, metric)
+    return _table(["lang", f"Mo {label}", f"Cr {label}", f"Mul {label}", "rank dist"], rows)

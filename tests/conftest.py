@@ -1,0 +1,90 @@
+"""Shared fixtures: a tiny random model for speed, the real e5-small and real data for truth."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from hybridcore import e5small  # noqa: E402
+from hybridcore.lareqa import RetrievalSet, load_lareqa  # noqa: E402
+from hybridcore.paths import data_dir, models_dir  # noqa: E402
+
+
+def subset(data: RetrievalSet, paragraphs: int) -> RetrievalSet:
+    """The first ``paragraphs`` paragraphs of every language, and the questions on them."""
+    keep = [c for c in data.candidates if int(c.id.split(":")[2]) < paragraphs]
+    kept = {c.id for c in keep}
+    questions = []
+    for q in data.questions:
+        relevant = tuple(r for r in q.relevant if r in kept)
+        if relevant and any(r.split(":")[1] == q.lang for r in relevant):
+            questions.append(replace(q, relevant=relevant))
+    return RetrievalSet(data.name, tuple(questions), tuple(keep))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (data_dir() / "xquad-r").is_dir():
+        pytest.fail(f"shared data not found at {data_dir()} (set HYBRID_EVAL_DATA_DIR)")
+    return data_dir()
+
+
+@pytest.fixture(scope="session")
+def xquad(shared_data) -> RetrievalSet:
+    return load_lareqa("xquad-r")
+
+
+@pytest.fixture(scope="session")
+def xquad_small(xquad) -> RetrievalSet:
+    """Three languages (one of them Thai, unseen in MLQA-R), 30 paragraphs each."""
+    three = RetrievalSet(
+        xquad.name,
+        tuple(q for q in xquad.questions if q.lang in {"en", "de", "th"}),
+        tuple(c for c in xquad.candidates if c.lang in {"en", "de", "th"}),
+    )
+    return subset(three, 30)
+
+
+@pytest.fixture(scope="session")
+def e5_path() -> Path:
+    return e5small.build(models_dir() / e5small.MODEL_NAME)
+
+
+@pytest.fixture(scope="session")
+def real_encoder(e5_path):
+    from hybridcore.encoder import Encoder
+
+    return Encoder(str(e5_path))
+
+
+@pytest.fixture(scope="session")
+def real_embeddings(real_encoder, xquad_small) -> tuple[np.ndarray, np.ndarray]:
+    """Real e5-small embeddings of the small XQuAD-R subset, candidates with context."""
+    from hybridcore.encoding import encode_lareqa
+
+    return encode_lareqa(real_encoder, xquad_small, with_context=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, e5_path) -> Path:
+    """A 2-layer, 32-wide random BERT with the real XLM-R tokenizer, saved as safetensors."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-model")
+    config = BertConfig(vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512, type_vocab_size=2)
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder, safe_serialization=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(e5_path / name, folder / name)
+    return folder

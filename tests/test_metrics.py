@@ -1,0 +1,159 @@
+"""Metrics: hand-built cases, then every metric against an independent implementation
+(sklearn for AP, pytrec_eval for nDCG / recall / MRR / AP) on real e5-small embeddings."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import pytrec_eval
+import torch
+from sklearn.metrics import average_precision_score
+
+from hybridcore import metrics
+from hybridcore.evaluation import evaluate_lareqa, lareqa_groups
+
+
+def ranks_of(scores: list[list[float]], relevant: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    index, gains = metrics.pad_relevant(relevant)
+    return metrics.relevant_ranks(torch.tensor(scores), index), gains
+
+
+def test_hand_built_ranking():
+    # candidates 0..4; relevant 1 and 3; order by score: 2, 1, 4, 3, 0
+    ranks, gains = ranks_of([[0.1, 0.8, 0.9, 0.3, 0.5]], [[1, 3]])
+    assert sorted(ranks[0]) == [2.0, 4.0]
+    m = metrics.compute(["map", "recall@1", "recall@2", "mrr@10", "mrr@1", "ndcg@10", "rank_distance"], ranks, gains)
+    assert m["map"][0] == pytest.approx((1 / 2 + 2 / 4) / 2)
+    assert m["recall@1"][0] == 0.0 and m["recall@2"][0] == 0.5
+    assert m["mrr@10"][0] == 0.5 and m["mrr@1"][0] == 0.0
+    ideal = 1 + 1 / math.log2(3)
+    assert m["ndcg@10"][0] == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / ideal)
+    assert m["rank_distance"][0] == 2.0
+
+
+@pytest.mark.parametrize(
+    "ranks, expected",
+    [
+        ([1, 2, 3], 2.0),  # one answer per language, adjacent
+        ([5, 1, 400], 399.0),  # one language's answer far down: strong bias
+        ([7], math.nan),  # a single relevant item has no spread
+        ([3, 3], 0.0),
+    ],
+)
+def test_rank_distance_known_answers(ranks, expected):
+    r = np.array([ranks], dtype=float)
+    d = metrics.rank_distance(r, np.ones_like(r))[0]
+    assert (math.isnan(d) and math.isnan(expected)) or d == expected
+
+
+def test_rank_distance_ignores_padding_and_unretrieved():
+    r = np.array([[2.0, 10.0, np.inf, np.inf]])
+    g = np.array([[1.0, 1.0, 1.0, 0.0]])  # third slot relevant but not retrieved, fourth padding
+    assert metrics.rank_distance(r, g)[0] == 8.0
+
+
+def test_ties_count_against_the_relevant_candidate():
+    # relevant candidate 0 ties with candidate 1: pessimistic rank 2, AP as sklearn computes it
+    scores = [[0.5, 0.5, 0.1]]
+    ranks, gains = ranks_of(scores, [[0]])
+    assert ranks[0, 0] == 2.0
+    ap = metrics.average_precision(ranks, gains)[0]
+    assert ap == pytest.approx(average_precision_score([1, 0, 0], scores[0]))
+
+
+def test_tied_relevant_candidates_match_sklearn():
+    scores = [0.9, 0.7, 0.7, 0.7, 0.2, 0.7]
+    truth = [0, 1, 0, 1, 1, 0]
+    ranks, gains = ranks_of([scores], [[i for i, t in enumerate(truth) if t]])
+    assert metrics.average_precision(ranks, gains)[0] == pytest.approx(average_precision_score(truth, scores))
+
+
+def test_graded_ndcg_matches_trec_eval():
+    scores = {"d0": 0.9, "d1": 0.8, "d2": 0.7, "d3": 0.6, "d4": 0.5}
+    qrels = {"q": {"d1": 2, "d3": 1, "d4": 3}}
+    docs = list(scores)
+    index, gains = metrics.pad_relevant([[docs.index(d) for d in qrels["q"]]], [list(qrels["q"].values())])
+    ranks = metrics.relevant_ranks(torch.tensor([list(scores.values())]), index)
+    ours = metrics.ndcg_at(ranks, gains, 10)[0]
+    ref = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut"}).evaluate({"q": scores})["q"]["ndcg_cut_10"]
+    assert ours == pytest.approx(ref, abs=1e-9)
+
+
+def test_unknown_metric_is_rejected():
+    with pytest.raises(ValueError, match="unknown metric"):
+        metrics.compute(["precision@5"], np.ones((1, 1)), np.ones((1, 1)))
+
+
+# --- independent implementations on real encoded data ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_groups(xquad_small, real_embeddings):
+    """Every Mo / Cr / Mul group of the real subset with its exact score matrix."""
+    q, c = real_embeddings
+    out = []
+    for g in lareqa_groups(xquad_small):
+        scores = torch.from_numpy(q[g.rows]) @ torch.from_numpy(c[g.pool]).T
+        out.append((g, scores))
+    return out
+
+
+@pytest.mark.real
+def test_real_data_has_no_score_ties_among_relevant(real_groups):
+    # pytrec_eval breaks ties by document id, we rank pessimistically: the comparison below
+    # is exact only without ties, so make sure the real data has none.
+    for g, scores in real_groups:
+        index, _ = metrics.pad_relevant(g.relevant)
+        own = scores.gather(1, torch.as_tensor(index).clamp(min=0))
+        ties = (scores[:, None, :] == own[:, :, None]).sum(-1) - 1
+        assert int(ties[torch.as_tensor(index) >= 0].max()) == 0
+
+
+@pytest.mark.real
+def test_ap_matches_sklearn_on_real_embeddings(real_groups):
+    checked = 0
+    for g, scores in real_groups:
+        index, gains = metrics.pad_relevant(g.relevant)
+        ours = metrics.average_precision(metrics.relevant_ranks(scores, index), gains)
+        for row, rel in enumerate(g.relevant):
+            truth = np.zeros(scores.shape[1])
+            truth[rel] = 1
+            assert ours[row] == pytest.approx(average_precision_score(truth, scores[row].numpy()), abs=1e-9)
+            checked += 1
+    assert checked > 1000
+
+
+@pytest.mark.real
+def test_rank_metrics_match_pytrec_eval_on_real_embeddings(real_groups):
+    measures = {"ndcg_cut.10", "recall.1", "recall.10", "recip_rank", "map"}
+    checked = 0
+    for g, scores in real_groups:
+        index, gains = metrics.pad_relevant(g.relevant)
+        ours = metrics.compute(["ndcg@10", "recall@1", "recall@10", "mrr@10", "map"],
+                               metrics.relevant_ranks(scores, index), gains)
+        qrels = {f"q{r}": {f"d{i}": 1 for i in rel} for r, rel in enumerate(g.relevant)}
+        run = {f"q{r}": {f"d{i}": float(s) for i, s in enumerate(row)} for r, row in enumerate(scores.numpy())}
+        ref = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(run)
+        for r in range(len(g.relevant)):
+            e = ref[f"q{r}"]
+            assert ours["ndcg@10"][r] == pytest.approx(e["ndcg_cut_10"], abs=1e-6)
+            assert ours["recall@1"][r] == pytest.approx(e["recall_1"], abs=1e-9)
+            assert ours["recall@10"][r] == pytest.approx(e["recall_10"], abs=1e-9)
+            mrr10 = e["recip_rank"] if e["recip_rank"] >= 0.1 else 0.0
+            assert ours["mrr@10"][r] == pytest.approx(mrr10, abs=1e-9)
+            assert ours["map"][r] == pytest.approx(e["map"], abs=1e-6)
+            checked += 1
+    assert checked > 1000
+
+
+@pytest.mark.real
+def test_evaluation_groups_agree_with_direct_computation(xquad_small, real_embeddings, real_groups):
+    evaluation = evaluate_lareqa(xquad_small, *real_embeddings)
+    by_key = {(g.setting, g.query_lang, g.candidate_lang): g for g in evaluation.groups}
+    assert len(by_key) == len(real_groups) == 3 + 6 + 3
+    for g, scores in real_groups:
+        index, gains = metrics.pad_relevant(g.relevant)
+        direct = metrics.average_precision(metrics.relevant_ranks(scores, index), gains).mean()
+        assert by_key[(g.setting, g.query_lang, g.candidate_lang)].mean("map") == pytest.approx(direct, abs=1e-4)
