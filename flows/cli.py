@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -138,5 +139,17 @@ def evaluate(
     typer.echo(f"all figures: {out}")
 
 
+def main() -> None:
+    """Entry point: bad input ends with one clear line, not a traceback."""
+    from hybridcore.e5small import ModelFormatError
+    from hybridcore.errors import DataError
+
+    try:
+        app()
+    except (DataError, FileNotFoundError, ModelFormatError) as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

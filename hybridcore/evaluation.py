@@ -135,7 +135,8 @@ def lareqa_groups(data: RetrievalSet, settings: Sequence[str] = SETTINGS) -> lis
             in_pool = {int(col): i for i, col in enumerate(pool)}
             rows, relevant = [], []
             for r in q_rows:
-                rel = [in_pool[position[c]] for c in data.questions[r].relevant if position[c] in in_pool]
+                cols = (position.get(c) for c in data.questions[r].relevant)
+                rel = [in_pool[col] for col in cols if col in in_pool]
                 if rel:
                     rows.append(r)
                     relevant.append(rel)

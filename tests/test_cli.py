@@ -1,0 +1,78 @@
+"""The hybrid-eval command line, end to end on real data with a tiny model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import pytrec_eval
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result
+
+
+@pytest.fixture(scope="module")
+def lareqa_run(tiny_model, shared_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli")
+    result = invoke("evaluate", "--model", str(tiny_model), "--dataset", "xquad-r", "--languages", "en,th",
+                    "--precision", "fp32", "--out", str(out / "r.json"), "--trec-dir", str(out / "trec"))
+    return result.output, json.loads((out / "r.json").read_text()), out / "trec"
+
+
+def test_evaluate_prints_the_table_and_writes_every_figure(lareqa_run):
+    output, record, _ = lareqa_run
+    for label in ("Mo", "Cr", "Mul", "mAP", "R@1", "R@10", "rank dist", "tokens/s"):
+        assert label in output
+    assert set(record["summary"]) == {"mono", "cross", "multi"}
+    pairs = {(g["setting"], g["query_lang"], g["candidate_lang"]) for g in record["groups"]}
+    assert pairs == {("mono", "en", "en"), ("mono", "th", "th"), ("cross", "en", "th"), ("cross", "th", "en"),
+                     ("multi", "en", "all"), ("multi", "th", "all")}
+    assert record["code_version"] and record["tokens_encoded"] > 0 and record["candidate_context"] is True
+
+
+def test_trec_files_reproduce_the_figures_with_trec_eval(lareqa_run):
+    _, record, trec = lareqa_run
+    run = {}
+    for line in (trec / "mono.run").read_text().splitlines():
+        qid, _, doc, _, score, _ = line.split()
+        run.setdefault(qid, {})[doc] = float(score)
+    qrels = {}
+    for line in (trec / "mono.qrels").read_text().splitlines():
+        qid, _, doc, grade = line.split()
+        qrels.setdefault(qid, {})[doc] = int(grade)
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.10"}).evaluate(run)
+    for lang in ("en", "th"):
+        group = next(g for g in record["groups"] if g["setting"] == "mono" and g["query_lang"] == lang)
+        values = [v for q, v in per_query.items() if q.startswith(f"{lang}-{lang}:")]
+        assert len(values) == group["n_queries"] == 1190
+        assert sum(v["ndcg_cut_10"] for v in values) / len(values) == pytest.approx(group["metrics"]["ndcg@10"], abs=1e-6)
+        assert sum(v["recall_10"] for v in values) / len(values) == pytest.approx(group["metrics"]["recall@10"], abs=1e-6)
+
+
+def test_export_then_evaluate_beir(tiny_model, shared_data, tmp_path):
+    invoke("export-beir", "--dataset", "xquad-r", "--lang", "de", "--out", str(tmp_path / "de"))
+    result = invoke("evaluate", "--model", str(tiny_model), "--dataset", str(tmp_path / "de"),
+                    "--precision", "fp32", "--out", str(tmp_path / "b.json"), "--trec-dir", str(tmp_path / "trec"))
+    record = json.loads((tmp_path / "b.json").read_text())
+    assert record["format"] == "beir" and set(record["summary"]["beir"]) == {"ndcg@10", "recall@100", "mrr@10", "map"}
+    assert "nDCG@10" in result.output
+    assert len((tmp_path / "trec" / "beir.run").read_text().splitlines()) == 1190 * 1000
+
+
+def test_bad_input_gives_one_clear_line(tiny_model, tmp_path):
+    (tmp_path / "en.json").write_text('{"data": [}')
+    for dataset, message in (("nope", "HYBRID_EVAL_DATA_DIR"), (str(tmp_path), "en.json: line 1 column 11: malformed JSON")):
+        done = subprocess.run([sys.executable, "-m", "flows.cli", "evaluate", "--model", str(tiny_model), "--dataset", dataset],
+                              capture_output=True, text=True)
+        assert done.returncode == 2
+        assert done.stderr.startswith("error: ") and message in done.stderr and "Traceback" not in done.stderr
