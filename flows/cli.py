@@ -45,6 +45,54 @@ def export_beir_cmd(
 
 
 @app.command()
+def train(
+    out: Annotated[Path, typer.Option(help="Folder for the trained model (loads in our encoder and sentence-transformers).")],
+    model: Annotated[str, typer.Option(help="Base model: e5-small, a local folder, or a hub name.")] = "e5-small",
+    train_data: Annotated[str, typer.Option("--train", help="LAReQA set (mlqa-r), a .jsonl file, or hf:<dataset>.")] = "mlqa-r",
+    strategy: Annotated[str, typer.Option(help="mono (X-X-mono), cross (X-Y) or hybrid.")] = "hybrid",
+    alpha: Annotated[float, typer.Option(help="hybrid: probability of a monolingual batch.")] = 0.5,
+    steps: Annotated[int, typer.Option(help="Optimizer steps (early stopping may end sooner).")] = 200,
+    batch_size: Annotated[int, typer.Option(help="Pairs per batch (each a distinct parallel group).")] = 32,
+    learning_rate: Annotated[float, typer.Option("--lr")] = 3e-5,
+    temperature: Annotated[float, typer.Option()] = 0.05,
+    seed: Annotated[int, typer.Option()] = 42,
+    precision: Annotated[str, typer.Option(help="auto (bf16 autocast where fast), bf16 or fp32.")] = "auto",
+    with_context: Annotated[bool, typer.Option(help="Encode positives with their paragraph (LAReQA sets).")] = False,
+    eval_sets: Annotated[str, typer.Option(help="Comma-separated LAReQA sets the model will be evaluated on (zero-shot guard).")] = "xquad-r",
+    allow_overlap: Annotated[bool, typer.Option(help="Train even if the guard finds overlap (recorded either way).")] = False,
+    validation_fraction: Annotated[float, typer.Option(help="Share of training groups held out for the validation loss.")] = 0.1,
+    validate_every: Annotated[int, typer.Option()] = 50,
+    patience: Annotated[int, typer.Option(help="Validations without improvement before stopping.")] = 3,
+    checkpoint_every: Annotated[int, typer.Option()] = 50,
+    trust_remote_code: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Fine-tune a dual encoder with mono, cross or hybrid batches."""
+    from hybridcore.lareqa import load_lareqa
+    from hybridcore.leakage import check_zero_shot
+    from hybridcore.pairs import load_training_examples
+    from hybridcore.trainer import TrainConfig
+    from hybridcore.trainer import train as run_training
+
+    examples = load_training_examples(train_data, with_context)
+    evaluation_sets = [load_lareqa(name) for name in eval_sets.split(",") if name]
+    reports = check_zero_shot(examples, evaluation_sets, allow_overlap)
+    for r in reports:
+        typer.echo(f"zero-shot guard vs {r.eval_set}: {r.query_overlap} query and {r.passage_overlap} passage overlaps")
+    config = TrainConfig(strategy=strategy, alpha=alpha, batch_size=batch_size, steps=steps, learning_rate=learning_rate,
+                         temperature=temperature, seed=seed, precision=precision, validate_every=validate_every,
+                         validation_fraction=validation_fraction,
+                         patience=patience, checkpoint_every=checkpoint_every)
+    record = {"train_data": train_data, "eval_sets": eval_sets, "leakage": [r.as_dict() for r in reports]}
+    result = run_training(model, examples, config, out, trust_remote_code=trust_remote_code, record=record)
+    typer.echo(
+        f"trained {result.steps_done} steps{' (stopped early)' if result.stopped_early else ''} in "
+        f"{result.train_seconds:.0f} s, {result.examples_per_second:.1f} examples/s; best validation loss "
+        f"{result.best_validation_loss if result.best_validation_loss is None else round(result.best_validation_loss, 4)}"
+    )
+    typer.echo(f"model: {result.model_dir}  (evaluate: hybrid-eval evaluate --model {result.model_dir})")
+
+
+@app.command()
 def evaluate(
     model: Annotated[str, typer.Option(help="e5-small, a local model folder, or a hub name.")] = "e5-small",
     dataset: Annotated[str, typer.Option(help="xquad-r, mlqa-r, a LAReQA folder, or a BEIR folder.")] = "xquad-r",
@@ -143,10 +191,11 @@ def main() -> None:
     """Entry point: bad input ends with one clear line, not a traceback."""
     from hybridcore.e5small import ModelFormatError
     from hybridcore.errors import DataError
+    from hybridcore.leakage import LeakageError
 
     try:
         app()
-    except (DataError, FileNotFoundError, ModelFormatError) as err:
+    except (DataError, FileNotFoundError, ModelFormatError, LeakageError) as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
 

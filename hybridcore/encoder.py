@@ -11,17 +11,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer
 
 from hybridcore.models import resolve_model
 from hybridcore.precision import resolve_dtype
+from hybridcore.progress import progress_bar
 
 Pooling = Literal["mean", "cls"]
 
@@ -130,9 +129,7 @@ class Encoder:
         lengths = [len(f["input_ids"]) for f in features]
         out = np.zeros((len(features), self.dimension), dtype=np.float32)
         started = time.perf_counter()
-        # In a log (no terminal) a bar redrawn ten times a second buries everything else.
-        bar = tqdm(total=sum(lengths), unit="tok", unit_scale=True, disable=not progress, desc="encode",
-                   mininterval=0.1 if sys.stderr.isatty() else 30.0)
+        bar = progress_bar(sum(lengths), "encode", "tok", progress)
         for batch_ids in token_budget_batches(lengths, self.settings.tokens_per_batch):
             batch = self.tokenizer.pad([features[i] for i in batch_ids], return_tensors="pt")
             batch = {k: v.to(self.device) for k, v in batch.items()}

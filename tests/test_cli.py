@@ -76,3 +76,26 @@ def test_bad_input_gives_one_clear_line(tiny_model, tmp_path):
                               capture_output=True, text=True)
         assert done.returncode == 2
         assert done.stderr.startswith("error: ") and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_train_then_evaluate_the_trained_folder(tiny_model, shared_data, tmp_path):
+    out = tmp_path / "hybrid"
+    result = invoke("train", "--model", str(tiny_model), "--train", "mlqa-r", "--strategy", "hybrid", "--alpha", "0.5",
+                    "--steps", "3", "--batch-size", "4", "--out", str(out), "--eval-sets", "xquad-r", "--precision", "fp32")
+    assert "zero-shot guard vs xquad-r: 0 query and 0 passage overlaps" in result.output
+    record = json.loads((out / "training.json").read_text())
+    assert record["leakage"][0]["query_overlap"] == 0 and record["config"]["alpha"] == 0.5
+    invoke("evaluate", "--model", str(out), "--dataset", "xquad-r", "--languages", "en,el", "--precision", "fp32",
+           "--out", str(tmp_path / "e.json"))
+    assert json.loads((tmp_path / "e.json").read_text())["model"] == str(out)
+
+
+def test_training_on_the_evaluation_set_is_stopped(tiny_model, shared_data, tmp_path):
+    args = [sys.executable, "-m", "flows.cli", "train", "--model", str(tiny_model), "--train", "xquad-r", "--steps", "1",
+            "--batch-size", "4", "--out", str(tmp_path / "leaky"), "--eval-sets", "xquad-r", "--precision", "fp32"]
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode == 2 and "training data overlaps xquad-r: 13090 queries" in done.stderr
+    assert not (tmp_path / "leaky").exists()
+    forced = subprocess.run(args + ["--allow-overlap"], capture_output=True, text=True)
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads((tmp_path / "leaky" / "training.json").read_text())["leakage"][0]["query_overlap"] == 13090

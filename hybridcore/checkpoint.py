@@ -1,0 +1,56 @@
+"""Training checkpoints without pickle: tensors in safetensors, everything else in JSON.
+
+A checkpoint holds the model weights, the AdamW moments, the torch RNG state (dropout) and a
+JSON record of the step, the sampler position and the early-stopping state, so a killed run
+resumes exactly where the last checkpoint left it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+STATE_FILE = "trainer_state.json"
+
+
+def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    state = optimizer.state_dict()
+    tensors = {f"{pid}.{name}": value.detach().clone().contiguous() for pid, slots in state["state"].items()
+               for name, value in slots.items() if torch.is_tensor(value)}
+    return tensors, {"param_groups": state["param_groups"]}
+
+
+def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, record: dict) -> Path:
+    """Write the checkpoint to ``folder`` atomically (a crash mid-write keeps the old one)."""
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+    tensors, groups = _optimizer_tensors(optimizer)
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    save_file({"torch": torch.get_rng_state()}, str(tmp / "rng.safetensors"))
+    (tmp / STATE_FILE).write_text(json.dumps({**record, "optimizer": groups}, indent=1))
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """Restore model, optimizer and RNG from ``folder``; return the JSON record."""
+    record = json.loads((folder / STATE_FILE).read_text())
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    slots: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in load_file(str(folder / "optimizer.safetensors")).items():
+        pid, name = key.split(".", 1)
+        slots.setdefault(int(pid), {})[name] = value
+    optimizer.load_state_dict({"state": slots, "param_groups": record.pop("optimizer")["param_groups"]})
+    torch.set_rng_state(load_file(str(folder / "rng.safetensors"))["torch"])
+    return record

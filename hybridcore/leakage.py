@@ -1,0 +1,71 @@
+"""The zero-shot guard: training data must share no query or passage with evaluation sets.
+
+Texts are compared after normalisation (Unicode NFKC, case folding, punctuation dropped,
+white space collapsed), so a copy that differs only in case or spacing is still caught.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+from hybridcore.lareqa import RetrievalSet
+from hybridcore.pairs import TrainingExample
+
+_PUNCT_OR_SPACE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    """The form in which two texts count as the same."""
+    return _PUNCT_OR_SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+@dataclass(frozen=True)
+class OverlapReport:
+    """Overlap of the training data with one evaluation set."""
+
+    eval_set: str
+    query_overlap: int
+    passage_overlap: int
+    query_examples: tuple[str, ...]
+    passage_examples: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        return self.query_overlap == 0 and self.passage_overlap == 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class LeakageError(RuntimeError):
+    """Training data overlaps an evaluation set: the evaluation would not be zero-shot."""
+
+    def __init__(self, reports: Sequence[OverlapReport]) -> None:
+        self.reports = list(reports)
+        lines = [f"training data overlaps {r.eval_set}: {r.query_overlap} queries, {r.passage_overlap} positives"
+                 f" (e.g. {list(r.query_examples[:2]) + list(r.passage_examples[:2])})" for r in reports if not r.clean]
+        super().__init__("; ".join(lines) + ". Remove them, or override explicitly (--allow-overlap).")
+
+
+def overlap(examples: Sequence[TrainingExample], eval_set: RetrievalSet, n_examples: int = 5) -> OverlapReport:
+    """Count training examples whose query equals an evaluation question, and those whose
+    positive equals an evaluation candidate sentence (both normalised; empty texts ignored)."""
+    questions = {normalise(q.text) for q in eval_set.questions} - {""}
+    sentences = {normalise(c.sentence) for c in eval_set.candidates} - {""}
+    q_hits = [e.query for e in examples if normalise(e.query) in questions]
+    p_hits = [e.positive for e in examples if normalise(e.positive) in sentences]
+    return OverlapReport(eval_set.name, len(q_hits), len(p_hits), tuple(dict.fromkeys(q_hits))[:n_examples],
+                         tuple(dict.fromkeys(p_hits))[:n_examples])
+
+
+def check_zero_shot(examples: Sequence[TrainingExample], eval_sets: Mapping[str, RetrievalSet] | Sequence[RetrievalSet],
+                    allow_overlap: bool = False) -> list[OverlapReport]:
+    """Reports for every evaluation set; raises LeakageError on any overlap unless allowed."""
+    sets = eval_sets.values() if isinstance(eval_sets, Mapping) else eval_sets
+    reports = [overlap(examples, s) for s in sets]
+    if not allow_overlap and not all(r.clean for r in reports):
+        raise LeakageError(reports)
+    return reports

@@ -1,0 +1,140 @@
+"""Training examples: (parallel_id, lang, query, positive[, negatives]).
+
+Examples sharing a ``parallel_id`` are translations of each other: the samplers pair a query
+in one language with the positive of another, and keep translations out of each other's
+batches. Sources: any LAReQA set (question -> its answer sentence), a JSONL file, or a
+Hugging Face dataset with the same columns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hybridcore.errors import DataError
+from hybridcore.languages import check_language
+from hybridcore.lareqa import RetrievalSet, load_lareqa
+
+JSONL_FIELDS = ("parallel_id", "lang", "query", "positive")
+
+
+@dataclass(frozen=True)
+class TrainingExample:
+    """One query and its positive passage in one language; ``context`` is the positive's
+    paragraph when the passage is encoded LAReQA-style, else None."""
+
+    parallel_id: str
+    lang: str
+    query: str
+    positive: str
+    negatives: tuple[str, ...] = ()
+    context: str | None = None
+
+
+def examples_from_lareqa(data: RetrievalSet, with_context: bool = False) -> list[TrainingExample]:
+    """Each question with its answer sentence in the same language."""
+    by_id = {c.id: c for c in data.candidates}
+    examples = []
+    for q in data.questions:
+        answer = next((by_id[r] for r in q.relevant if r in by_id and by_id[r].lang == q.lang), None)
+        if answer is not None:
+            examples.append(TrainingExample(q.id, q.lang, q.text, answer.sentence, (),
+                                            answer.context if with_context else None))
+    return examples
+
+
+def _example_from_row(row: object, path: str | Path, record: str) -> TrainingExample:
+    if not isinstance(row, dict):
+        raise DataError(path, record, "expected a JSON object")
+    missing = [f for f in JSONL_FIELDS if not isinstance(row.get(f), str) or not row.get(f)]
+    if missing:
+        raise DataError(path, record, f"missing or empty string field(s) {missing}")
+    negatives = row.get("negatives") or []
+    if not isinstance(negatives, list) or not all(isinstance(n, str) for n in negatives):
+        raise DataError(path, record, "'negatives' must be a list of strings")
+    context = row.get("context")
+    if context is not None and not isinstance(context, str):
+        raise DataError(path, record, "'context' must be a string")
+    check_language(row["lang"], path, record)
+    return TrainingExample(row["parallel_id"], row["lang"], row["query"], row["positive"], tuple(negatives), context)
+
+
+def load_jsonl(path: str | Path) -> list[TrainingExample]:
+    """Read ``{"parallel_id", "lang", "query", "positive", "negatives"?, "context"?}`` lines."""
+    path = Path(path)
+    examples = []
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(path, f"line {line_no}", f"malformed JSON: {err.msg}") from None
+            examples.append(_example_from_row(row, path, f"line {line_no}"))
+    check_unique(examples, path)
+    return examples
+
+
+def load_hf_dataset(name: str, split: str = "train") -> list[TrainingExample]:
+    """A Hugging Face dataset with the JSONL columns (needs a hub or a local dataset folder)."""
+    from datasets import load_dataset
+
+    rows = load_dataset(name, split=split)
+    examples = [_example_from_row(dict(row), name, f"row {i}") for i, row in enumerate(rows)]
+    check_unique(examples, name)
+    return examples
+
+
+def check_unique(examples: Sequence[TrainingExample], source: str | Path) -> None:
+    """One example per (parallel_id, lang): two would make a translation its own negative."""
+    seen: set[tuple[str, str]] = set()
+    for i, e in enumerate(examples):
+        key = (e.parallel_id, e.lang)
+        if key in seen:
+            raise DataError(source, f"example {i} (parallel_id {e.parallel_id}, lang {e.lang})",
+                            "a second example for the same parallel_id and language")
+        seen.add(key)
+
+
+def load_training_examples(source: str | Path, with_context: bool = False) -> list[TrainingExample]:
+    """A ``.jsonl`` file, ``hf:<dataset name>``, or a LAReQA set (name or folder)."""
+    text = str(source)
+    if text.startswith("hf:"):
+        return load_hf_dataset(text[3:])
+    if text.endswith(".jsonl"):
+        return load_jsonl(text)
+    return examples_from_lareqa(load_lareqa(text), with_context)
+
+
+def write_jsonl(examples: Iterable[TrainingExample], path: str | Path) -> Path:
+    """The inverse of ``load_jsonl``."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    with tmp.open("w", encoding="utf-8") as f:
+        for e in examples:
+            row = {"parallel_id": e.parallel_id, "lang": e.lang, "query": e.query, "positive": e.positive}
+            if e.negatives:
+                row["negatives"] = list(e.negatives)
+            if e.context is not None:
+                row["context"] = e.context
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def split_by_group(examples: Sequence[TrainingExample], validation_fraction: float, seed: int) -> tuple[list[TrainingExample], list[TrainingExample]]:
+    """Hold out whole parallel groups for validation, so no translation of a validation
+    query is trained on."""
+    groups = sorted({e.parallel_id for e in examples})
+    rng = np.random.default_rng(seed)
+    n_val = int(round(len(groups) * validation_fraction))
+    held = set(rng.permutation(len(groups))[:n_val].tolist())
+    held_ids = {groups[i] for i in held}
+    train = [e for e in examples if e.parallel_id not in held_ids]
+    val = [e for e in examples if e.parallel_id in held_ids]
+    return train, val

@@ -1,0 +1,80 @@
+"""Training examples from LAReQA and JSONL, and the zero-shot guard."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from hybridcore.errors import DataError
+from hybridcore.lareqa import load_lareqa
+from hybridcore.leakage import LeakageError, check_zero_shot, normalise
+from hybridcore.pairs import TrainingExample, examples_from_lareqa, load_jsonl, split_by_group, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def mlqa(shared_data):
+    return load_lareqa("mlqa-r")
+
+
+def test_examples_from_mlqa_r(mlqa):
+    examples = examples_from_lareqa(mlqa)
+    assert Counter(e.lang for e in examples) == Counter(q.lang for q in mlqa.questions)
+    assert len({e.parallel_id for e in examples}) == 1148
+    with_context = examples_from_lareqa(mlqa, with_context=True)
+    assert all(e.positive in e.context for e in with_context)
+
+
+def test_jsonl_round_trip(tmp_path):
+    examples = [TrainingExample("p1", "en", "Who?", "Him.", ("Not him.",)), TrainingExample("p1", "de", "Wer?", "Er.", (), "Er. Ja.")]
+    assert load_jsonl(write_jsonl(examples, tmp_path / "train.jsonl")) == examples
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"parallel_id": "p", "lang": "en", "query": "q"}', r"line 1: missing or empty string field\(s\) \['positive'\]"),
+    ('{"parallel_id": "p", "lang": "xx", "query": "q", "positive": "a"}', "line 1: unknown language code 'xx'"),
+    ('{"parallel_id": "p", "lang": "en", "query": "q", "positive": "a", "negatives": "n"}', "'negatives' must be a list"),
+    ('{"parallel_id": "p", "lang": "en", "query": "q", ', "line 1: malformed JSON"),
+])
+def test_bad_jsonl_names_the_line(tmp_path, line, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(DataError, match=message):
+        load_jsonl(path)
+
+
+def test_duplicate_group_language_is_refused(tmp_path):
+    row = {"parallel_id": "p", "lang": "en", "query": "q", "positive": "a"}
+    path = tmp_path / "dup.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(DataError, match=r"example 1 \(parallel_id p, lang en\)"):
+        load_jsonl(path)
+
+
+def test_validation_split_holds_out_whole_groups(mlqa):
+    train, val = split_by_group(examples_from_lareqa(mlqa), 0.1, seed=3)
+    assert not {e.parallel_id for e in train} & {e.parallel_id for e in val}
+    assert 0.08 < len({e.parallel_id for e in val}) / 1148 < 0.12
+    assert split_by_group(examples_from_lareqa(mlqa), 0.1, seed=3) == (train, val)
+
+
+def test_normalisation():
+    assert normalise("  What IS the\tcapital?! ") == normalise("what is the capital")
+    assert normalise("Ｆｕｌｌ　ｗｉｄｔｈ") == "full width"
+
+
+def test_guard_catches_copies_and_reports_counts(xquad):
+    leaked = [TrainingExample("x1", "en", xquad.questions[0].text.upper() + "  ", "A fresh sentence."),
+              TrainingExample("x2", "de", "Eine neue Frage?", " " + xquad.candidates[5].sentence)]
+    with pytest.raises(LeakageError, match="1 queries, 1 positives"):
+        check_zero_shot(leaked, [xquad])
+    reports = check_zero_shot(leaked, [xquad], allow_overlap=True)
+    assert (reports[0].query_overlap, reports[0].passage_overlap) == (1, 1)
+    assert reports[0].query_examples == (leaked[0].query,)
+
+
+@pytest.mark.real
+def test_mlqa_r_training_data_is_zero_shot_for_xquad_r(mlqa, xquad):
+    reports = check_zero_shot(examples_from_lareqa(mlqa), [xquad])
+    assert reports[0].clean
