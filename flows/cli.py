@@ -106,19 +106,22 @@ def evaluate(
     out: Annotated[Optional[Path], typer.Option(help="JSON file for all figures (default under .hybrid-eval/results).")] = None,
     trec_dir: Annotated[Optional[Path], typer.Option(help="Also write TREC run and qrels files here.")] = None,
     trust_remote_code: Annotated[bool, typer.Option(help="Allow a hub model's own code to run.")] = False,
+    cache: Annotated[bool, typer.Option(help="Reuse embeddings of unchanged weights, texts and settings.")] = True,
 ) -> None:
     """Encode a dataset with a model and print the Mo / Cr / Mul table (or BEIR figures)."""
     from hybridcore.beir import load_beir
+    from hybridcore.cache import EmbeddingCache
     from hybridcore.encoder import Encoder, EncoderSettings
     from hybridcore.encoding import encode_beir, encode_lareqa
     from hybridcore.evaluation import evaluate_beir, evaluate_lareqa
     from hybridcore.lareqa import load_lareqa, resolve_dataset_dir
-    from hybridcore.paths import home_dir
+    from hybridcore.paths import embeddings_dir, home_dir
     from hybridcore.provenance import code_version, environment
     from hybridcore.report import language_table, summary_table
     from hybridcore.trec import write_beir_trec, write_lareqa_trec
 
     timings: dict[str, float] = {}
+    version = code_version()
     clock = time.perf_counter()
     folder = resolve_dataset_dir(dataset)
     is_beir = (folder / "corpus.jsonl").is_file()
@@ -130,7 +133,8 @@ def evaluate(
 
     settings = EncoderSettings(pooling=pooling, query_prefix=query_prefix, passage_prefix=passage_prefix, precision=precision)  # type: ignore[arg-type]
     clock = time.perf_counter()
-    encoder = Encoder(model, settings, trust_remote_code=trust_remote_code)
+    embedding_cache = EmbeddingCache(embeddings_dir()) if cache else None
+    encoder = Encoder(model, settings, trust_remote_code=trust_remote_code, cache=embedding_cache)
     timings["load_model"] = time.perf_counter() - clock
     typer.echo(f"model {model} ({encoder.path}) on {encoder.device}, {str(encoder.dtype).removeprefix('torch.')}")
 
@@ -157,9 +161,10 @@ def evaluate(
         typer.echo("")
         typer.echo(language_table(evaluation))
     typer.echo("")
+    reused = f", {embedding_cache.hits} of {embedding_cache.hits + embedding_cache.misses} from the cache" if embedding_cache else ""
     typer.echo(
         f"encoded {encoder.stats.tokens:,} tokens in {timings['encode']:.1f} s "
-        f"({encoder.stats.tokens_per_second:,.0f} tokens/s); evaluation {timings['evaluate']:.1f} s"
+        f"({encoder.stats.tokens_per_second:,.0f} tokens/s{reused}); evaluation {timings['evaluate']:.1f} s"
     )
 
     stamp = datetime.now(timezone.utc)
@@ -172,7 +177,7 @@ def evaluate(
         "candidate_context": context and not is_beir,
         "encoder": settings.as_dict(),
         "dtype": str(encoder.dtype),
-        "code_version": code_version(),
+        "code_version": version,
         "environment": environment(),
         "created": stamp.isoformat(),
         "timings_s": timings,
@@ -185,6 +190,45 @@ def evaluate(
     tmp.write_text(json.dumps(record, indent=1))
     tmp.replace(out)
     typer.echo(f"all figures: {out}")
+
+
+@app.command()
+def compare(
+    results: Annotated[list[Path], typer.Argument(help="Results JSON files of `evaluate`, as label=path or path.")],
+    seen_from: Annotated[Optional[str], typer.Option(help="LAReQA set whose languages count as seen (e.g. mlqa-r).")] = None,
+    seen: Annotated[Optional[str], typer.Option(help="Comma-separated seen languages.")] = None,
+) -> None:
+    """Runs side by side, with languages seen in training apart from unseen ones."""
+    from hybridcore.lareqa import resolve_dataset_dir
+    from hybridcore.report import seen_unseen_table
+
+    languages = set(seen.split(",")) if seen else set()
+    if seen_from:
+        languages |= {p.stem for p in resolve_dataset_dir(seen_from).glob("*.json")}
+    records = {}
+    for item in results:
+        label, _, path = str(item).rpartition("=")
+        records[label or Path(path).stem] = json.loads(Path(path).read_text())
+    typer.echo(f"seen: {','.join(sorted(languages)) or '-'}")
+    typer.echo(seen_unseen_table(records, languages))
+
+
+@app.command()
+def bench(
+    model: Annotated[str, typer.Option()] = "e5-small",
+    dataset: Annotated[str, typer.Option(help="LAReQA set for the encoding sample and the bf16/fp32 mAP check.")] = "xquad-r",
+    languages: Annotated[Optional[str], typer.Option(help="Comma-separated subset (default: all).")] = None,
+    texts: Annotated[int, typer.Option(help="Questions and candidates each in the encoding sample.")] = 600,
+    train_steps: Annotated[int, typer.Option(help="Timed training steps per loop.")] = 8,
+    batch_size: Annotated[int, typer.Option()] = 32,
+    out: Annotated[Path, typer.Option(help="JSON report.")] = Path("results/bench.json"),
+) -> None:
+    """Measure encoding, quality, evaluation and training speed against the plain way."""
+    from bench.run import format_report, main as run_bench
+
+    report = run_bench(model, dataset, languages.split(",") if languages else None, texts, train_steps, batch_size, out)
+    typer.echo(format_report(report))
+    typer.echo(f"report: {out}")
 
 
 def main() -> None:

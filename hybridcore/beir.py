@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hybridcore.errors import DataError
+from hybridcore.jsonl import read_jsonl
 from hybridcore.languages import check_language
 from hybridcore.lareqa import RetrievalSet
 
@@ -35,26 +36,17 @@ class BeirDataset:
     qrels: dict[str, dict[str, int]]
 
 
-def _read_jsonl(path: Path, what: str) -> list[tuple[str, dict]]:
-    if not path.is_file():
-        raise DataError(path, what, "file not found")
+def _read_rows(path: Path, what: str) -> list[tuple[str, dict]]:
     rows: list[tuple[str, dict]] = []
     seen: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(path, f"line {line_no}", f"malformed JSON: {err.msg}") from None
-            rid = row.get("_id") if isinstance(row, dict) else None
-            if not isinstance(rid, str) or not isinstance(row.get("text"), str):
-                raise DataError(path, f"line {line_no}", "needs a string '_id' and a string 'text'")
-            if rid in seen:
-                raise DataError(path, f"line {line_no} (_id {rid})", f"duplicate {what} id")
-            seen.add(rid)
-            rows.append((rid, row))
+    for record, row in read_jsonl(path):
+        rid = row.get("_id") if isinstance(row, dict) else None
+        if not isinstance(rid, str) or not isinstance(row.get("text"), str):
+            raise DataError(path, record, "needs a string '_id' and a string 'text'")
+        if rid in seen:
+            raise DataError(path, f"{record} (_id {rid})", f"duplicate {what} id")
+        seen.add(rid)
+        rows.append((rid, row))
     return rows
 
 
@@ -94,8 +86,8 @@ def load_beir(folder: str | Path, lang: str | None = None, split: str = "test") 
         raise DataError(folder, "language", f"no language given and no {META_FILE} (pass --lang)")
     check_language(lang, folder)
     query_lang = check_language(meta.get("query_language", lang), meta_path, "query_language")
-    corpus = _read_jsonl(folder / "corpus.jsonl", "corpus")
-    queries = _read_jsonl(folder / "queries.jsonl", "query")
+    corpus = _read_rows(folder / "corpus.jsonl", "corpus")
+    queries = _read_rows(folder / "queries.jsonl", "query")
     qrels = _read_qrels(folder / "qrels" / f"{split}.tsv", {q for q, _ in queries}, {d for d, _ in corpus})
     return BeirDataset(
         name=meta.get("name", folder.name),

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModel, AutoTokenizer
 
+from hybridcore.cache import EmbeddingCache, texts_key, weights_fingerprint
 from hybridcore.models import resolve_model
 from hybridcore.precision import resolve_dtype
 from hybridcore.progress import progress_bar
@@ -91,8 +92,11 @@ class Encoder:
         settings: EncoderSettings | None = None,
         device: str | None = None,
         trust_remote_code: bool = False,
+        cache: EmbeddingCache | None = None,
     ) -> None:
         self.settings = settings or EncoderSettings()
+        self.cache = cache
+        self._fingerprint: str | None = None
         self.name = str(model)
         self.path = resolve_model(model)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -104,24 +108,42 @@ class Encoder:
 
     def encode_queries(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Embed questions with the query prefix."""
-        prefixed = [self.settings.query_prefix + t for t in texts]
-        return self._encode(self.tokenizer(prefixed, truncation=True, max_length=self.settings.max_length), progress)
+        return self._encode_texts([self.settings.query_prefix + t for t in texts], None, progress)
 
     def encode_passages(
         self, texts: Sequence[str], contexts: Sequence[str] | None = None, progress: bool = False
     ) -> np.ndarray:
         """Embed passages with the passage prefix; with ``contexts``, each is encoded as the
         pair (sentence, its paragraph), the way LAReQA encodes an answer in its context."""
-        prefixed = [self.settings.passage_prefix + t for t in texts]
+        if contexts is not None and len(contexts) != len(texts):
+            raise ValueError(f"{len(texts)} passages but {len(contexts)} contexts")
+        return self._encode_texts([self.settings.passage_prefix + t for t in texts], contexts, progress)
+
+    def _encode_texts(self, texts: list[str], contexts: Sequence[str] | None, progress: bool) -> np.ndarray:
+        key = None
+        if self.cache is not None:
+            parts = {"weights": self.fingerprint, "pooling": self.settings.pooling,
+                     "max_length": self.settings.max_length, "dtype": str(self.dtype)}
+            key = texts_key(parts, texts, contexts)
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
+        limit = self.settings.max_length
         if contexts is None:
-            encoded = self.tokenizer(prefixed, truncation=True, max_length=self.settings.max_length)
+            encoded = self.tokenizer(texts, truncation=True, max_length=limit)
         else:
-            if len(contexts) != len(texts):
-                raise ValueError(f"{len(texts)} passages but {len(contexts)} contexts")
-            encoded = self.tokenizer(
-                prefixed, list(contexts), truncation="longest_first", max_length=self.settings.max_length
-            )
-        return self._encode(encoded, progress)
+            encoded = self.tokenizer(texts, list(contexts), truncation="longest_first", max_length=limit)
+        out = self._encode(encoded, progress)
+        if key is not None:
+            self.cache.put(key, out)
+        return out
+
+    @property
+    def fingerprint(self) -> str:
+        """Content hash of the loaded weights (computed once)."""
+        if self._fingerprint is None:
+            self._fingerprint = weights_fingerprint(self.model)
+        return self._fingerprint
 
     @torch.inference_mode()
     def _encode(self, encoded, progress: bool) -> np.ndarray:

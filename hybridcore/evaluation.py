@@ -68,6 +68,33 @@ class Evaluation:
     def _metrics(self, setting: str) -> list[str]:
         return list(dict.fromkeys(m for g in self.groups if g.setting == setting for m in g.per_query))
 
+    def figure_columns(self) -> dict[str, list]:
+        """One row per (group, metric): the group's mean, as columns ready for a table."""
+        cols: dict[str, list] = {k: [] for k in ("dataset", "setting", "query_lang", "candidate_lang", "metric", "value", "n_queries")}
+        for g in self.groups:
+            for metric in g.per_query:
+                mean = g.mean(metric)
+                for key, value in zip(cols, (self.dataset, g.setting, g.query_lang, g.candidate_lang, metric,
+                                             None if math.isnan(mean) else mean, len(g.query_ids))):
+                    cols[key].append(value)
+        return cols
+
+    def per_query_columns(self) -> dict[str, np.ndarray]:
+        """One row per (group, query, metric), as arrays (hundreds of thousands of rows)."""
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("setting", "query_lang", "candidate_lang", "query_id", "metric", "value")}
+        for g in self.groups:
+            n = len(g.query_ids)
+            for metric, values in g.per_query.items():
+                parts["setting"].append(np.full(n, g.setting, dtype=object))
+                parts["query_lang"].append(np.full(n, g.query_lang, dtype=object))
+                parts["candidate_lang"].append(np.full(n, g.candidate_lang, dtype=object))
+                parts["query_id"].append(np.asarray(g.query_ids, dtype=object))
+                parts["metric"].append(np.full(n, metric, dtype=object))
+                parts["value"].append(np.asarray(values, dtype=np.float64))
+        cols = {k: np.concatenate(v) if v else np.array([], dtype=object) for k, v in parts.items()}
+        cols["dataset"] = np.full(len(cols["value"]), self.dataset, dtype=object)
+        return cols
+
     def to_dict(self) -> dict:
         """JSON-ready figures: macro summary and every group's means (no per-query values)."""
         return {

@@ -31,18 +31,41 @@ def pad_relevant(relevant: Sequence[Sequence[int]], gains: Sequence[Sequence[flo
     return index, grade
 
 
-def relevant_ranks(scores: torch.Tensor, relevant: np.ndarray, rows_per_chunk: int = 256) -> np.ndarray:
+def relevant_ranks(scores: torch.Tensor, relevant: np.ndarray, rows_per_chunk: int = 1024) -> np.ndarray:
     """Pessimistic 1-based rank of each relevant candidate: the number of candidates scoring
     at least as high. ``relevant`` is a padded index array (-1 = padding -> rank inf)."""
     index = torch.as_tensor(relevant)
     valid = index >= 0
     own = scores.gather(1, index.clamp(min=0))
-    ranks = torch.empty(index.shape, dtype=torch.float64)
-    for start in range(0, scores.shape[0], rows_per_chunk):
-        rows = slice(start, start + rows_per_chunk)
-        ranks[rows] = (scores[rows, None, :] >= own[rows, :, None]).sum(-1).double()
+    if index.shape[1] == 1:
+        ranks = (scores >= own).sum(1, keepdim=True).double()
+    else:
+        ranks = torch.empty(index.shape, dtype=torch.float64)
+        for start in range(0, scores.shape[0], rows_per_chunk):
+            rows = slice(start, start + rows_per_chunk)
+            ranks[rows] = _ranks_above_floor(scores[rows], own[rows], valid[rows])
     ranks[~valid] = float("inf")
     return ranks.numpy()
+
+
+def _ranks_above_floor(scores: torch.Tensor, own: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Ranks of several relevant candidates per row in one pass over the pool.
+
+    Only candidates scoring at least a row's lowest relevant score can outrank any of its
+    relevant candidates, and with a useful model they are few: count against those alone.
+    """
+    thresholds, order = torch.where(valid, own, torch.inf).sort(dim=1)  # ascending; padding last
+    floor = thresholds[:, :1]
+    rows, cols = (scores >= floor).nonzero(as_tuple=True)
+    values = scores[rows, cols]
+    # how many of its row's thresholds each surviving candidate reaches (0..width)
+    reached = (values[:, None] >= thresholds[rows]).sum(1)
+    width = thresholds.shape[1]
+    histogram = torch.zeros(scores.shape[0] * (width + 1), dtype=torch.int64)
+    histogram.index_add_(0, rows * (width + 1) + reached, torch.ones_like(reached))
+    # candidates at or above threshold j = those that reached more than j thresholds
+    at_least = histogram.view(-1, width + 1).flip(1).cumsum(1).flip(1)[:, 1:]
+    return torch.empty_like(at_least, dtype=torch.float64).scatter_(1, order, at_least.double())
 
 
 def _n_relevant(gains: np.ndarray) -> np.ndarray:

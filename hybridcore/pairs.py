@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hybridcore.errors import DataError
+from hybridcore.jsonl import read_jsonl
 from hybridcore.languages import check_language
 from hybridcore.lareqa import RetrievalSet, load_lareqa
 
@@ -65,17 +66,7 @@ def _example_from_row(row: object, path: str | Path, record: str) -> TrainingExa
 
 def load_jsonl(path: str | Path) -> list[TrainingExample]:
     """Read ``{"parallel_id", "lang", "query", "positive", "negatives"?, "context"?}`` lines."""
-    path = Path(path)
-    examples = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(path, f"line {line_no}", f"malformed JSON: {err.msg}") from None
-            examples.append(_example_from_row(row, path, f"line {line_no}"))
+    examples = [_example_from_row(row, path, record) for record, row in read_jsonl(path)]
     check_unique(examples, path)
     return examples
 

@@ -25,3 +25,7 @@ def home_dir() -> Path:
 
 def models_dir() -> Path:
     return home_dir() / "models"
+
+
+def embeddings_dir() -> Path:
+    return home_dir() / "embeddings"

@@ -48,3 +48,31 @@ def language_table(evaluation: Evaluation, metric: str = "map") -> str:
                      _fmt(mean_of("multi"), metric), _fmt(mean_of("multi", "rank_distance"), "rank_distance")])
     label = METRIC_LABELS.get(metric, metric)
     return _table(["lang", f"Mo {label}", f"Cr {label}", f"Mul {label}", "rank dist"], rows)
+
+
+def _language_means(record: dict, setting: str, metric: str) -> dict[str, float]:
+    """Per query language: mean over that language's groups of a setting (from a results JSON)."""
+    per_lang: dict[str, list[float]] = {}
+    for g in record["groups"]:
+        value = g["metrics"].get(metric)
+        if g["setting"] == setting and value is not None and not math.isnan(value):
+            per_lang.setdefault(g["query_lang"], []).append(value)
+    return {lang: float(np.mean(v)) for lang, v in per_lang.items()}
+
+
+def seen_unseen_table(records: dict[str, dict], seen: set[str]) -> str:
+    """Runs side by side: macro Mo / Cr / Mul mAP and rank distance, over all query languages,
+    the languages seen in training, and the unseen ones."""
+    columns = [("mono", "map", "Mo mAP"), ("cross", "map", "Cr mAP"), ("multi", "map", "Mul mAP"),
+               ("multi", "rank_distance", "rank dist")]
+    rows = []
+    for label, record in records.items():
+        for subset in ("all", "seen", "unseen"):
+            cells = [label if subset == "all" else "", subset]
+            for setting, metric, _ in columns:
+                means = _language_means(record, setting, metric)
+                keep = [v for lang, v in means.items()
+                        if subset == "all" or (lang in seen) == (subset == "seen")]
+                cells.append(_fmt(float(np.mean(keep)) if keep else math.nan, metric))
+            rows.append(cells)
+    return _table(["run", "languages"] + [c[2] for c in columns], rows)

@@ -103,6 +103,7 @@ class Trainer:
         # Checkpoints live beside the model folder, which is written whole at the end.
         self.work_dir = self.out_dir.with_name(self.out_dir.name + ".work")
         self.extra_record = record or {}
+        self.code_version = code_version()  # at the start: the code that ran, not what is on disk later
         self.on_step = on_step
         self.base_model = str(model)
         torch.manual_seed(config.seed)
@@ -159,6 +160,17 @@ class Trainer:
         negatives = self._embed(neg_ids) if neg_ids else None
         return info_nce(queries, positives, negatives, self.config.temperature)
 
+    def train_step(self, batch: Batch, step: int) -> float:
+        """One optimizer step on ``batch``; returns its loss."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate(step)
+        loss = self.batch_loss(batch, self.train_tokens)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss.item()
+
     @torch.no_grad()
     def validation_loss(self) -> float | None:
         if not self.val_batches or self.val_tokens is None:
@@ -184,17 +196,11 @@ class Trainer:
         while state["step"] < cfg.steps and not state["stopped_early"]:
             started = time.perf_counter()
             batch = next(batches)
-            for group in self.optimizer.param_groups:
-                group["lr"] = self.learning_rate(state["step"])
-            loss = self.batch_loss(batch, self.train_tokens)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
-            self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
+            loss = self.train_step(batch, state["step"])
             state["step"] += 1
             state["seconds"] += time.perf_counter() - started
             state["examples"] += len(batch.pairs)
-            entry = {"step": state["step"], "loss": loss.item(), "lr": self.learning_rate(state["step"] - 1), "kind": batch.kind}
+            entry = {"step": state["step"], "loss": loss, "lr": self.learning_rate(state["step"] - 1), "kind": batch.kind}
 
             if state["step"] % cfg.validate_every == 0 or state["step"] == cfg.steps:
                 val = self.validation_loss()
@@ -207,7 +213,7 @@ class Trainer:
                     state["stopped_early"] = state["bad_validations"] >= cfg.patience
             state["history"].append(entry)
             bar.update(1)
-            bar.set_postfix(loss=f"{entry['loss']:.3f}", ex_s=f"{state['examples'] / state['seconds']:.1f}")
+            bar.set_postfix(loss=f"{loss:.3f}", ex_s=f"{state['examples'] / state['seconds']:.1f}", refresh=False)
             if state["step"] % cfg.checkpoint_every == 0 and state["step"] < cfg.steps:
                 save_checkpoint(ckpt_dir, self.model, self.optimizer, {**state, "sampler": self.sampler.state_dict()})
             if self.on_step is not None:
@@ -231,7 +237,7 @@ class Trainer:
             history=state["history"],
         )
         record = {"base_model": self.base_model, "config": asdict(self.config), "n_train_examples": len(self.train_examples),
-                  "n_validation_examples": len(self.val_examples), "code_version": code_version(), **self.extra_record,
+                  "n_validation_examples": len(self.val_examples), "code_version": self.code_version, **self.extra_record,
                   **{k: v for k, v in asdict(result).items() if k != "model_dir"}}
         (final / "training.json").write_text(json.dumps(record, indent=1, default=str))
         shutil.rmtree(self.work_dir, ignore_errors=True)

@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import replace
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+# Tests never touch the user's models, embedding cache or results.
+os.environ["HYBRID_EVAL_HOME"] = tempfile.mkdtemp(prefix="hybrid-eval-test-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from hybridcore import e5small  # noqa: E402
 from hybridcore.lareqa import RetrievalSet, load_lareqa  # noqa: E402
+from tests.helpers import subset  # noqa: E402
 from hybridcore.paths import data_dir, models_dir  # noqa: E402
-
-
-def subset(data: RetrievalSet, paragraphs: int) -> RetrievalSet:
-    """The first ``paragraphs`` paragraphs of every language, and the questions on them."""
-    keep = [c for c in data.candidates if int(c.id.split(":")[2]) < paragraphs]
-    kept = {c.id for c in keep}
-    questions = []
-    for q in data.questions:
-        relevant = tuple(r for r in q.relevant if r in kept)
-        if relevant and any(r.split(":")[1] == q.lang for r in relevant):
-            questions.append(replace(q, relevant=relevant))
-    return RetrievalSet(data.name, tuple(questions), tuple(keep))
 
 
 @pytest.fixture(scope="session")

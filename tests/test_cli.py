@@ -99,3 +99,28 @@ def test_training_on_the_evaluation_set_is_stopped(tiny_model, shared_data, tmp_
     forced = subprocess.run(args + ["--allow-overlap"], capture_output=True, text=True)
     assert forced.returncode == 0, forced.stderr
     assert json.loads((tmp_path / "leaky" / "training.json").read_text())["leakage"][0]["query_overlap"] == 13090
+
+
+def test_second_evaluation_reuses_cached_embeddings(tiny_model, shared_data, tmp_path):
+    args = ("evaluate", "--model", str(tiny_model), "--dataset", "xquad-r", "--languages", "de,el", "--precision", "fp32")
+    first = invoke(*args, "--out", str(tmp_path / "1.json"))
+    second = invoke(*args, "--out", str(tmp_path / "2.json"))
+    assert "0 of 2 from the cache" in first.output and "2 of 2 from the cache" in second.output
+    one, two = (json.loads((tmp_path / f"{i}.json").read_text()) for i in (1, 2))
+    assert one["summary"] == two["summary"] and two["tokens_encoded"] == 0
+
+
+def test_compare_splits_seen_and_unseen_languages(tmp_path):
+    def record(mono_en, mono_th):
+        groups = [{"setting": "mono", "query_lang": "en", "candidate_lang": "en", "n_queries": 1, "metrics": {"map": mono_en}},
+                  {"setting": "mono", "query_lang": "th", "candidate_lang": "th", "n_queries": 1, "metrics": {"map": mono_th}},
+                  {"setting": "multi", "query_lang": "en", "candidate_lang": "all", "n_queries": 1,
+                   "metrics": {"map": 0.5, "rank_distance": 10.0}}]
+        return {"groups": groups}
+
+    (tmp_path / "a.json").write_text(json.dumps(record(0.8, 0.4)))
+    (tmp_path / "b.json").write_text(json.dumps(record(0.9, 0.6)))
+    out = invoke("compare", f"ref={tmp_path / 'a.json'}", f"hybrid={tmp_path / 'b.json'}", "--seen", "en").output
+    lines = {tuple(line.split()[:3]) for line in out.splitlines()}
+    assert ("ref", "all", "0.600") in lines and ("seen", "0.800", "-") in lines and ("unseen", "0.400", "-") in lines
+    assert ("hybrid", "all", "0.750") in lines and ("unseen", "0.600", "-") in lines

@@ -157,3 +157,22 @@ def test_evaluation_groups_agree_with_direct_computation(xquad_small, real_embed
         index, gains = metrics.pad_relevant(g.relevant)
         direct = metrics.average_precision(metrics.relevant_ranks(scores, index), gains).mean()
         assert by_key[(g.setting, g.query_lang, g.candidate_lang)].mean("map") == pytest.approx(direct, abs=1e-4)
+
+
+def brute_force_ranks(scores: torch.Tensor, index: np.ndarray) -> np.ndarray:
+    ranks = np.full(index.shape, np.inf)
+    for r, row in enumerate(index):
+        for j, col in enumerate(row):
+            if col >= 0:
+                ranks[r, j] = float((scores[r] >= scores[r, col]).sum())
+    return ranks
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pruned_ranks_equal_brute_force_with_ties_and_padding(seed):
+    rng = np.random.default_rng(seed)
+    # few distinct values: plenty of ties, including among relevant candidates
+    scores = torch.tensor(rng.integers(0, 12, size=(40, 60)).astype(np.float32) / 12)
+    relevant = [sorted(rng.choice(60, size=rng.integers(1, 8), replace=False).tolist()) for _ in range(40)]
+    index, _ = metrics.pad_relevant(relevant)
+    np.testing.assert_array_equal(metrics.relevant_ranks(scores, index, rows_per_chunk=7), brute_force_ranks(scores, index))

@@ -78,3 +78,15 @@ def test_guard_catches_copies_and_reports_counts(xquad):
 def test_mlqa_r_training_data_is_zero_shot_for_xquad_r(mlqa, xquad):
     reports = check_zero_shot(examples_from_lareqa(mlqa), [xquad])
     assert reports[0].clean
+
+
+def test_hugging_face_dataset_with_the_same_columns(tmp_path):
+    """The hf: path through `datasets.load_dataset`, here on a local dataset folder (no hub)."""
+    from hybridcore.pairs import load_training_examples
+
+    examples = [TrainingExample("p1", "en", "Who?", "Him."), TrainingExample("p1", "de", "Wer?", "Er.")]
+    folder = tmp_path / "hf-set"
+    folder.mkdir()
+    write_jsonl(examples, folder / "train.jsonl")
+    loaded = load_training_examples(f"hf:{folder}")
+    assert [(e.parallel_id, e.lang, e.query, e.positive) for e in loaded] == [(e.parallel_id, e.lang, e.query, e.positive) for e in examples]

@@ -1,0 +1,84 @@
+"""Tables: runs, one row per metric figure, per-query scores, artifacts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, Double, ForeignKey, Index, Integer, Sequence, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# DuckDB has no SERIAL: keys come from sequences.
+run_id_seq = Sequence("run_id_seq")
+artifact_id_seq = Sequence("artifact_id_seq")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    """One trained (or reference) model's evaluation; ``name`` identifies it across re-runs."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, run_id_seq, server_default=run_id_seq.next_value(), primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    experiment: Mapped[str | None] = mapped_column(String)
+    strategy: Mapped[str] = mapped_column(String)  # reference, mono, cross, hybrid
+    alpha: Mapped[float | None] = mapped_column(Double)
+    model: Mapped[str] = mapped_column(String)
+    train_set: Mapped[str | None] = mapped_column(String)
+    eval_sets: Mapped[str] = mapped_column(String)  # comma-separated
+    seen_languages: Mapped[str | None] = mapped_column(String)  # comma-separated
+    config: Mapped[dict] = mapped_column(JSON)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    code_version: Mapped[str | None] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)  # running, completed, failed
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    timings: Mapped[dict | None] = mapped_column(JSON)
+    leakage: Mapped[list | None] = mapped_column(JSON)
+
+
+class MetricRow(Base):
+    """One figure: a metric of one (dataset, setting, query language, candidate language)."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_run", "run_id"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    dataset: Mapped[str] = mapped_column(String, primary_key=True)
+    setting: Mapped[str] = mapped_column(String, primary_key=True)
+    query_lang: Mapped[str] = mapped_column(String, primary_key=True)
+    candidate_lang: Mapped[str] = mapped_column(String, primary_key=True)  # or "all"
+    metric: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Double)
+    n_queries: Mapped[int] = mapped_column(Integer)
+
+
+class QueryScore(Base):
+    """A per-query metric value, for paired significance tests between runs."""
+
+    __tablename__ = "query_scores"
+    __table_args__ = (Index("ix_query_scores_run", "run_id"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    dataset: Mapped[str] = mapped_column(String, primary_key=True)
+    setting: Mapped[str] = mapped_column(String, primary_key=True)
+    query_lang: Mapped[str] = mapped_column(String, primary_key=True)
+    candidate_lang: Mapped[str] = mapped_column(String, primary_key=True)
+    query_id: Mapped[str] = mapped_column(String, primary_key=True)
+    metric: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Double)
+
+
+class Artifact(Base):
+    """A file a run produced: checkpoint, model folder, embeddings, TREC run, results JSON."""
+
+    __tablename__ = "artifacts"
+
+    id: Mapped[int] = mapped_column(BigInteger, artifact_id_seq, server_default=artifact_id_seq.next_value(), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    kind: Mapped[str] = mapped_column(String)
+    path: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,97 @@
+"""Writes: create the schema, open a run, store its results in one transaction, mark failures.
+
+A run is identified by its name. Re-running it replaces its rows (never duplicates them); a
+failed run keeps whatever complete results it had stored before and records its error.
+Bulk rows go in through a DataFrame (DuckDB reads it directly: 0.1 s for 100k rows, where ORM
+objects one by one take over a minute).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from db.models import Artifact, Base, MetricRow, QueryScore, Run
+from db.session import is_duckdb, with_retry
+from hybridcore.evaluation import Evaluation
+
+RUN_FIELDS = ("experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "seen_languages", "config", "seed",
+              "code_version", "leakage")
+
+
+def init_store(engine: Engine) -> None:
+    """Create missing tables (existing ones and their rows are left alone)."""
+    with_retry(lambda: Base.metadata.create_all(engine))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def start_run(engine: Engine, name: str, **fields) -> int:
+    """Create the run ``name`` (or reopen it for a re-run) with status ``running``."""
+    unknown = set(fields) - set(RUN_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown run fields {sorted(unknown)}")
+    values = {**fields, "status": "running", "error": None, "started_at": _now(), "ended_at": None}
+
+    def write() -> int:
+        with engine.begin() as conn:
+            existing = conn.execute(select(Run.id).where(Run.name == name)).scalar_one_or_none()
+            if existing is None:
+                return conn.execute(insert(Run).values(name=name, **values).returning(Run.id)).scalar_one()
+            conn.execute(update(Run).where(Run.id == existing).values(**values))
+            return existing
+
+    return with_retry(write)
+
+
+def _bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    if is_duckdb(str(conn.engine.url)):
+        raw = conn.connection.driver_connection
+        raw.register("incoming_rows", frame)
+        try:
+            columns = ", ".join(frame.columns)
+            raw.execute(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM incoming_rows")
+        finally:
+            raw.unregister("incoming_rows")
+    else:
+        conn.execute(insert(table), frame.to_dict("records"))
+
+
+def store_results(engine: Engine, run_id: int, evaluations: Iterable[Evaluation], artifacts: Iterable[tuple[str, str]] = (),
+                  timings: dict | None = None) -> None:
+    """Replace the run's figures, per-query scores and artifacts, and mark it completed, all
+    in one transaction: a reader sees the old results or the new ones, never a mix."""
+    evaluations = list(evaluations)
+    figures = pd.concat([pd.DataFrame(e.figure_columns()) for e in evaluations], ignore_index=True) if evaluations else pd.DataFrame()
+    scores = pd.concat([pd.DataFrame(e.per_query_columns()) for e in evaluations], ignore_index=True) if evaluations else pd.DataFrame()
+    for frame in (figures, scores):
+        if not frame.empty:
+            frame.insert(0, "run_id", run_id)
+    arts = pd.DataFrame([{"run_id": run_id, "kind": k, "path": p} for k, p in artifacts], columns=["run_id", "kind", "path"])
+
+    def write() -> None:
+        with engine.begin() as conn:
+            for table in (MetricRow, QueryScore, Artifact):
+                conn.execute(delete(table).where(table.run_id == run_id))
+            _bulk_insert(conn, MetricRow.__table__, figures)
+            _bulk_insert(conn, QueryScore.__table__, scores)
+            _bulk_insert(conn, Artifact.__table__, arts)
+            conn.execute(update(Run).where(Run.id == run_id).values(status="completed", ended_at=_now(), timings=timings))
+
+    with_retry(write)
+
+
+def fail_run(engine: Engine, run_id: int, error: str) -> None:
+    """Mark the run failed with its error; its stored rows are left as they were."""
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(update(Run).where(Run.id == run_id).values(status="failed", error=error, ended_at=_now()))
+
+    with_retry(write)

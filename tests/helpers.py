@@ -1,0 +1,32 @@
+"""Helpers shared by the tests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from hybridcore.evaluation import Evaluation, evaluate_lareqa
+from hybridcore.lareqa import RetrievalSet
+
+
+def subset(data: RetrievalSet, paragraphs: int) -> RetrievalSet:
+    """The first ``paragraphs`` paragraphs of every language, and the questions on them."""
+    keep = [c for c in data.candidates if int(c.id.split(":")[2]) < paragraphs]
+    kept = {c.id for c in keep}
+    questions = []
+    for q in data.questions:
+        relevant = tuple(r for r in q.relevant if r in kept)
+        if relevant and any(r.split(":")[1] == q.lang for r in relevant):
+            questions.append(replace(q, relevant=relevant))
+    return RetrievalSet(data.name, tuple(questions), tuple(keep))
+
+
+def fake_evaluation(data: RetrievalSet, seed: int) -> Evaluation:
+    """An evaluation of random unit vectors: real structure, chance-level figures."""
+    rng = np.random.default_rng(seed)
+    q = rng.normal(size=(len(data.questions), 8)).astype(np.float32)
+    c = rng.normal(size=(len(data.candidates), 8)).astype(np.float32)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    return evaluate_lareqa(data, q, c)
