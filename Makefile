@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: run test model clean
+.PHONY: run test model bench server deploy workers stop flow clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,24 @@ test: $(STAMP)
 
 model: $(STAMP)
 	$(BIN)/hybrid-eval model build
+
+bench: $(STAMP)
+	$(BIN)/hybrid-eval bench
+
+# Orchestration: a local Prefect server, the process work pool and its deployments, workers.
+PORT ?= 4200
+WORKERS ?= 2
+server: $(STAMP)
+	$(BIN)/python -m flows.services server --port $(PORT)
+
+deploy: $(STAMP)
+	$(BIN)/python -m flows.services deploy --port $(PORT)
+
+workers: $(STAMP)
+	$(BIN)/python -m flows.services workers --count $(WORKERS) --port $(PORT)
+
+stop:
+	$(BIN)/python -m flows.services stop
 
 clean:
 	rm -rf $(VENV) .hybrid-eval results

@@ -41,33 +41,33 @@ class Run(Base):
     leakage: Mapped[list | None] = mapped_column(JSON)
 
 
-class MetricRow(Base):
+class GroupKey:
+    """The evaluation group a value belongs to: run, dataset, setting and language pair."""
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    dataset: Mapped[str] = mapped_column(String, primary_key=True)
+    setting: Mapped[str] = mapped_column(String, primary_key=True)  # mono, cross, multi, beir
+    query_lang: Mapped[str] = mapped_column(String, primary_key=True)
+    candidate_lang: Mapped[str] = mapped_column(String, primary_key=True)  # or "all"
+
+
+class MetricRow(GroupKey, Base):
     """One figure: a metric of one (dataset, setting, query language, candidate language)."""
 
     __tablename__ = "metrics"
     __table_args__ = (Index("ix_metrics_run", "run_id"),)
 
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
-    dataset: Mapped[str] = mapped_column(String, primary_key=True)
-    setting: Mapped[str] = mapped_column(String, primary_key=True)
-    query_lang: Mapped[str] = mapped_column(String, primary_key=True)
-    candidate_lang: Mapped[str] = mapped_column(String, primary_key=True)  # or "all"
     metric: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[float | None] = mapped_column(Double)
     n_queries: Mapped[int] = mapped_column(Integer)
 
 
-class QueryScore(Base):
+class QueryScore(GroupKey, Base):
     """A per-query metric value, for paired significance tests between runs."""
 
     __tablename__ = "query_scores"
     __table_args__ = (Index("ix_query_scores_run", "run_id"),)
 
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
-    dataset: Mapped[str] = mapped_column(String, primary_key=True)
-    setting: Mapped[str] = mapped_column(String, primary_key=True)
-    query_lang: Mapped[str] = mapped_column(String, primary_key=True)
-    candidate_lang: Mapped[str] = mapped_column(String, primary_key=True)
     query_id: Mapped[str] = mapped_column(String, primary_key=True)
     metric: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[float | None] = mapped_column(Double)

@@ -17,12 +17,14 @@ def _frame(engine: Engine, statement) -> pd.DataFrame:
 
 
 def runs(engine: Engine, status: str | None = None, strategy: str | None = None, model: str | None = None,
-         train_set: str | None = None, eval_set: str | None = None) -> pd.DataFrame:
+         train_set: str | None = None, eval_set: str | None = None, experiment: str | None = None) -> pd.DataFrame:
     """Runs, newest first, optionally filtered."""
     stmt = select(Run.id, Run.name, Run.experiment, Run.strategy, Run.alpha, Run.model, Run.train_set, Run.eval_sets,
                   Run.seen_languages, Run.seed, Run.code_version, Run.status, Run.error, Run.started_at, Run.ended_at,
                   Run.timings, Run.leakage, Run.config)
-    for column, value in ((Run.status, status), (Run.strategy, strategy), (Run.model, model), (Run.train_set, train_set)):
+    filters = ((Run.status, status), (Run.strategy, strategy), (Run.model, model), (Run.train_set, train_set),
+               (Run.experiment, experiment))
+    for column, value in filters:
         if value is not None:
             stmt = stmt.where(column == value)
     if eval_set is not None:

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers, one per hybridcore step (retries, logging, artifacts)."""

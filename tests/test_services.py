@@ -1,0 +1,56 @@
+"""End to end on loopback: a real Prefect server, two process workers, the deployments,
+`prefect deployment run 'hybrid-eval/default' --watch`, then the rows in DuckDB."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+
+import pytest
+
+from db import queries
+from db.session import make_engine
+from flows import services
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def prefect_services(shared_data):
+    port = free_port()
+    services.start_server(port)
+    try:
+        services.deploy(port)
+        services.start_workers(2, port)
+        yield port
+    finally:
+        stopped = services.stop_all()
+        assert "server" in stopped
+
+
+def test_deployment_run_on_two_workers_stores_rows(prefect_services, tiny_model, tmp_path):
+    port = prefect_services
+    listed = services.prefect(port, "deployment", "ls").stdout
+    for name in ("hybrid-eval/default", "hybrid-eval/nightly", "train-and-evaluate/worker"):
+        assert name in listed
+    params = ["-p", f"model={tiny_model}", "-p", "steps=2", "-p", "batch_size=4", "-p", "experiment=e2e",
+              "-p", f"strategies={json.dumps(['mono', 'cross', 'hybrid'])}"]
+    done = subprocess.run([str(services.BIN / "prefect"), "deployment", "run", "hybrid-eval/default", "--watch", *params],
+                          env=services.environment(port), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    engine = make_engine()
+    runs = queries.runs(engine, experiment="e2e")
+    assert sorted(runs["strategy"]) == ["cross", "hybrid", "mono", "reference"]
+    assert (runs["status"] == "completed").all()
+    per_run = queries.metrics(engine, runs["id"].tolist()).groupby("run_id").size()
+    assert len(per_run) == 4 and per_run.nunique() == 1
+
+    # both workers took part: each submitted at least one flow run
+    logs = {w: (services.state_dir() / f"{w}.log").read_text() for w in ("worker-1", "worker-2")}
+    assert all("flow run" in text.lower() for text in logs.values()), {w: t[-500:] for w, t in logs.items()}
