@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -126,7 +127,8 @@ def plain_train_step(model, tokenizer, optimizer, examples, batch, temperature: 
 def bench_training(model: str, steps: int, batch_size: int) -> dict:
     examples = examples_from_lareqa(load_lareqa("mlqa-r"))
     config = TrainConfig(strategy="hybrid", batch_size=batch_size, steps=steps + 2, validation_fraction=0.0)
-    trainer = Trainer(model, examples, config, Path("/tmp/hybrid-eval-bench-unused"))
+    # only train_step is used: nothing is written to the output folder
+    trainer = Trainer(model, examples, config, Path(tempfile.gettempdir()) / "hybrid-eval-bench")
     batches = trainer.sampler.epoch_plan(0)[: steps + 2]
     train_examples = trainer.train_examples
 

@@ -51,29 +51,22 @@ def paired_randomization_test(a: np.ndarray, b: np.ndarray, permutations: int = 
                       (exceed + 1) / (permutations + 1))
 
 
-def holm(p_values: np.ndarray) -> np.ndarray:
-    """Holm-Bonferroni adjusted p-values (NaN stays NaN)."""
+def _adjusted(p_values: np.ndarray, adjust_sorted) -> np.ndarray:
+    """Apply ``adjust_sorted`` to the finite p-values in ascending order; NaN stays NaN."""
     p = np.asarray(p_values, dtype=np.float64)
     out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    if len(ok) == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    m = len(order)
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out[order] = np.minimum(adjusted, 1.0)
+    finite = np.flatnonzero(np.isfinite(p))
+    if len(finite):
+        order = finite[np.argsort(p[finite], kind="stable")]
+        out[order] = np.minimum(adjust_sorted(p[order]), 1.0)
     return out
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values."""
+    return _adjusted(p_values, lambda s: np.maximum.accumulate((len(s) - np.arange(len(s))) * s))
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values; NaN stays NaN)."""
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    if len(ok) == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    m = len(order)
-    scaled = p[order] * m / np.arange(1, m + 1)
-    out[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-    return out
+    """Benjamini-Hochberg adjusted p-values (q-values)."""
+    return _adjusted(p_values, lambda s: np.minimum.accumulate((s * len(s) / np.arange(1, len(s) + 1))[::-1])[::-1])
