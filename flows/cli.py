@@ -109,45 +109,28 @@ def evaluate(
     cache: Annotated[bool, typer.Option(help="Reuse embeddings of unchanged weights, texts and settings.")] = True,
 ) -> None:
     """Encode a dataset with a model and print the Mo / Cr / Mul table (or BEIR figures)."""
-    from hybridcore.beir import load_beir
     from hybridcore.cache import EmbeddingCache
     from hybridcore.encoder import Encoder, EncoderSettings
-    from hybridcore.encoding import encode_beir, encode_lareqa
-    from hybridcore.evaluation import evaluate_beir, evaluate_lareqa
-    from hybridcore.lareqa import load_lareqa, resolve_dataset_dir
     from hybridcore.paths import embeddings_dir, home_dir
+    from hybridcore.pipeline import encode_and_evaluate, load_dataset
     from hybridcore.provenance import code_version, environment
     from hybridcore.report import language_table, summary_table
     from hybridcore.trec import write_beir_trec, write_lareqa_trec
 
-    timings: dict[str, float] = {}
     version = code_version()
     clock = time.perf_counter()
-    folder = resolve_dataset_dir(dataset)
-    is_beir = (folder / "corpus.jsonl").is_file()
-    if is_beir:
-        data = load_beir(folder, lang)
-    else:
-        data = load_lareqa(folder, languages.split(",") if languages else None)
-    timings["load"] = time.perf_counter() - clock
-
+    data = load_dataset(dataset, languages.split(",") if languages else None, lang)
+    load_seconds = time.perf_counter() - clock
     settings = EncoderSettings(pooling=pooling, query_prefix=query_prefix, passage_prefix=passage_prefix, precision=precision)  # type: ignore[arg-type]
     clock = time.perf_counter()
     embedding_cache = EmbeddingCache(embeddings_dir()) if cache else None
     encoder = Encoder(model, settings, trust_remote_code=trust_remote_code, cache=embedding_cache)
-    timings["load_model"] = time.perf_counter() - clock
+    load_model_seconds = time.perf_counter() - clock
     typer.echo(f"model {model} ({encoder.path}) on {encoder.device}, {str(encoder.dtype).removeprefix('torch.')}")
 
-    clock = time.perf_counter()
-    if is_beir:
-        queries, candidates = encode_beir(encoder, data, progress=True)
-    else:
-        queries, candidates = encode_lareqa(encoder, data, with_context=context, progress=True)
-    timings["encode"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    evaluation = evaluate_beir(data, queries, candidates) if is_beir else evaluate_lareqa(data, queries, candidates)
-    timings["evaluate"] = time.perf_counter() - clock
+    result = encode_and_evaluate(encoder, data, context, progress=True)
+    queries, candidates, evaluation, is_beir = result.queries, result.candidates, result.evaluation, result.is_beir
+    timings = {"load": load_seconds, "load_model": load_model_seconds, **result.timings}
 
     run_name = f"{Path(model).name}-{data.name}"
     if trec_dir is not None:

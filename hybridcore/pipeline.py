@@ -14,12 +14,14 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hybridcore.beir import load_beir
+import numpy as np
+
+from hybridcore.beir import BeirDataset, load_beir
 from hybridcore.cache import EmbeddingCache
 from hybridcore.encoder import Encoder, EncoderSettings
 from hybridcore.encoding import encode_beir, encode_lareqa
-from hybridcore.evaluation import evaluate_beir, evaluate_lareqa
-from hybridcore.lareqa import load_lareqa, resolve_dataset_dir
+from hybridcore.evaluation import Evaluation, evaluate_beir, evaluate_lareqa
+from hybridcore.lareqa import RetrievalSet, load_lareqa, resolve_dataset_dir
 from hybridcore.leakage import check_zero_shot
 from hybridcore.models import resolve_model
 from hybridcore.pairs import TrainingExample, load_jsonl, load_training_examples, write_jsonl
@@ -113,6 +115,47 @@ class EvaluationFiles:
     tokens_encoded: int
 
 
+@dataclass
+class EncodedEvaluation:
+    """A dataset, its embeddings and its evaluation, with the time each stage took."""
+
+    data: RetrievalSet | BeirDataset
+    queries: np.ndarray
+    candidates: np.ndarray
+    evaluation: Evaluation
+    timings: dict[str, float]
+
+    @property
+    def is_beir(self) -> bool:
+        return isinstance(self.data, BeirDataset)
+
+
+def load_dataset(dataset: str, languages: list[str] | None = None, beir_lang: str | None = None) -> RetrievalSet | BeirDataset:
+    """A LAReQA or a BEIR-format set, told apart by ``corpus.jsonl``; bad input fails here,
+    before any model is loaded."""
+    folder = resolve_dataset_dir(dataset)
+    return load_beir(folder, beir_lang) if (folder / "corpus.jsonl").is_file() else load_lareqa(folder, languages)
+
+
+def encode_and_evaluate(encoder: Encoder, data: RetrievalSet | BeirDataset, with_context: bool = True,
+                        progress: bool = False) -> EncodedEvaluation:
+    """Encode a loaded set and run its evaluation settings."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    if isinstance(data, BeirDataset):
+        queries, candidates = encode_beir(encoder, data, progress)
+    else:
+        queries, candidates = encode_lareqa(encoder, data, with_context, progress)
+    timings["encode"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    if isinstance(data, BeirDataset):
+        evaluation = evaluate_beir(data, queries, candidates)
+    else:
+        evaluation = evaluate_lareqa(data, queries, candidates)
+    timings["evaluate"] = time.perf_counter() - clock
+    return EncodedEvaluation(data, queries, candidates, evaluation, timings)
+
+
 def evaluate_model(model: str, dataset: str, settings: EncoderSettings | None = None, with_context: bool = True,
                    beir_lang: str | None = None) -> EvaluationFiles:
     """Encode (through the embedding cache) and evaluate; results under ``evaluations/<hash>``."""
@@ -122,14 +165,9 @@ def evaluate_model(model: str, dataset: str, settings: EncoderSettings | None = 
     if (out / "summary.json").is_file():
         return EvaluationFiles(str(out), json.loads((out / "summary.json").read_text())["dataset"], key, 0.0, 0)
     started = time.perf_counter()
+    data = load_dataset(dataset, beir_lang=beir_lang)
     encoder = Encoder(model, settings, cache=EmbeddingCache(embeddings_dir()))
-    folder = resolve_dataset_dir(dataset)
-    if (folder / "corpus.jsonl").is_file():
-        data = load_beir(folder, beir_lang)
-        evaluation = evaluate_beir(data, *encode_beir(encoder, data))
-    else:
-        data = load_lareqa(folder)
-        evaluation = evaluate_lareqa(data, *encode_lareqa(encoder, data, with_context))
+    evaluation = encode_and_evaluate(encoder, data, with_context).evaluation
     seconds = time.perf_counter() - started
     extra = {"model": model, "candidate_context": with_context, "encoder": settings.as_dict(), "seconds": seconds,
              "tokens_encoded": encoder.stats.tokens, "tokens_per_second": encoder.stats.tokens_per_second}
