@@ -10,7 +10,8 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: run test model bench server deploy workers stop flow clean
+DASHBOARD_PORT ?= 8501
+.PHONY: run dashboard test model bench server deploy workers stop flow clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +22,10 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/hybrid-eval evaluate --model e5-small --dataset xquad-r --out results/xquad-r-e5-small.json
+	$(BIN)/hybrid-eval experiment --profile quick
+
+dashboard: $(STAMP)
+	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.address 127.0.0.1 --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false
 
 test: $(STAMP)
 	$(BIN)/pytest -q

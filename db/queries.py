@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, literal, select
 
 from db.models import Artifact, MetricRow, QueryScore, Run
 
@@ -16,9 +17,17 @@ def _frame(engine: Engine, statement) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+def is_initialised(engine: Engine) -> bool:
+    """Whether the store has its tables (a new or foreign database file has not)."""
+    names = set(inspect(engine).get_table_names())
+    return {model.__tablename__ for model in (Run, MetricRow, QueryScore, Artifact)} <= names
+
+
 def runs(engine: Engine, status: str | None = None, strategy: str | None = None, model: str | None = None,
-         train_set: str | None = None, eval_set: str | None = None, experiment: str | None = None) -> pd.DataFrame:
-    """Runs, newest first, optionally filtered."""
+         train_set: str | None = None, eval_set: str | None = None, experiment: str | None = None,
+         experiment_prefix: str | None = None, since: datetime | None = None,
+         until: datetime | None = None) -> pd.DataFrame:
+    """Runs, newest first, optionally filtered (``since``/``until`` bound the start time)."""
     stmt = select(Run.id, Run.name, Run.experiment, Run.strategy, Run.alpha, Run.model, Run.train_set, Run.eval_sets,
                   Run.seen_languages, Run.seed, Run.code_version, Run.status, Run.error, Run.started_at, Run.ended_at,
                   Run.timings, Run.leakage, Run.config)
@@ -28,7 +37,14 @@ def runs(engine: Engine, status: str | None = None, strategy: str | None = None,
         if value is not None:
             stmt = stmt.where(column == value)
     if eval_set is not None:
-        stmt = stmt.where(Run.eval_sets.contains(eval_set))
+        # eval_sets is comma-separated: match whole names only
+        stmt = stmt.where((literal(",") + Run.eval_sets + literal(",")).contains(f",{eval_set},", autoescape=True))
+    if experiment_prefix is not None:
+        stmt = stmt.where(Run.experiment.startswith(experiment_prefix, autoescape=True))
+    if since is not None:
+        stmt = stmt.where(Run.started_at >= since)
+    if until is not None:
+        stmt = stmt.where(Run.started_at < until)
     return _frame(engine, stmt.order_by(Run.started_at.desc(), Run.id.desc()))
 
 

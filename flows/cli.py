@@ -176,12 +176,35 @@ def evaluate(
 
 
 @app.command()
+def experiment(
+    profile: Annotated[str, typer.Option(help="quick (minutes on 2 CPU cores) or full (the real experiment).")] = "quick",
+    model: Annotated[str, typer.Option(help="Base model: e5-small, a local folder, or a hub name.")] = "e5-small",
+    train_data: Annotated[str, typer.Option("--train", help="LAReQA set (mlqa-r), a .jsonl file, or hf:<dataset>.")] = "mlqa-r",
+    eval_sets: Annotated[list[str], typer.Option("--eval", help="LAReQA evaluation set (repeatable).")] = ["xquad-r"],
+    beir_sets: Annotated[list[str], typer.Option("--beir", help="BEIR-format folder to evaluate too (repeatable).")] = [],
+    strategies: Annotated[list[str], typer.Option("--strategy", help="Batch strategy (repeatable).")] = ["mono", "cross", "hybrid"],
+    alpha: Annotated[float, typer.Option(help="hybrid: probability of a monolingual batch.")] = 0.5,
+    seed: Annotated[int, typer.Option()] = 42,
+    name: Annotated[Optional[str], typer.Option("--experiment", help="Experiment name (default: profile, model, data, time).")] = None,
+) -> None:
+    """Run the hybrid-eval flow here, in process: reference + one model per strategy, stored and summarised."""
+    from flows.hybrid_eval import hybrid_eval
+
+    started = time.perf_counter()
+    out = hybrid_eval(model=model, train_set=train_data, eval_sets=eval_sets, beir_sets=beir_sets, strategies=strategies,
+                      alpha=alpha, seed=seed, profile=profile, experiment=name)
+    typer.echo(f"\nexperiment {out['experiment']} ({time.perf_counter() - started:.0f} s)\n{out['summary']}")
+    typer.echo("\nopen the dashboard: make dashboard  (or: streamlit run dashboard/app.py)")
+
+
+@app.command()
 def compare(
     results: Annotated[list[Path], typer.Argument(help="Results JSON files of `evaluate`, as label=path or path.")],
     seen_from: Annotated[Optional[str], typer.Option(help="LAReQA set whose languages count as seen (e.g. mlqa-r).")] = None,
     seen: Annotated[Optional[str], typer.Option(help="Comma-separated seen languages.")] = None,
 ) -> None:
     """Runs side by side, with languages seen in training apart from unseen ones."""
+    from hybridcore.comparison import figures_from_results
     from hybridcore.lareqa import resolve_dataset_dir
     from hybridcore.report import seen_unseen_table
 
@@ -193,7 +216,9 @@ def compare(
         label, _, path = str(item).rpartition("=")
         records[label or Path(path).stem] = json.loads(Path(path).read_text())
     typer.echo(f"seen: {','.join(sorted(languages)) or '-'}")
-    typer.echo(seen_unseen_table(records, languages))
+    figures = figures_from_results(records)
+    for dataset in figures["dataset"].unique():
+        typer.echo(f"\n{dataset}\n{seen_unseen_table(figures, list(records), dataset, languages)}")
 
 
 @app.command()

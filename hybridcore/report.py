@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
+from hybridcore import comparison
+from hybridcore.comparison import SETTING_LABELS
 from hybridcore.evaluation import Evaluation
 
-SETTING_LABELS = {"mono": "Mo", "cross": "Cr", "multi": "Mul", "beir": "BEIR"}
 METRIC_LABELS = {"map": "mAP", "recall@1": "R@1", "recall@10": "R@10", "recall@100": "R@100",
                  "ndcg@10": "nDCG@10", "mrr@10": "MRR@10", "rank_distance": "rank dist"}
 
@@ -50,29 +52,17 @@ def language_table(evaluation: Evaluation, metric: str = "map") -> str:
     return _table(["lang", f"Mo {label}", f"Cr {label}", f"Mul {label}", "rank dist"], rows)
 
 
-def _language_means(record: dict, setting: str, metric: str) -> dict[str, float]:
-    """Per query language: mean over that language's groups of a setting (from a results JSON)."""
-    per_lang: dict[str, list[float]] = {}
-    for g in record["groups"]:
-        value = g["metrics"].get(metric)
-        if g["setting"] == setting and value is not None and not math.isnan(value):
-            per_lang.setdefault(g["query_lang"], []).append(value)
-    return {lang: float(np.mean(v)) for lang, v in per_lang.items()}
-
-
-def seen_unseen_table(records: dict[str, dict], seen: set[str]) -> str:
+def seen_unseen_table(figures: pd.DataFrame, runs: list[str], dataset: str, seen: set[str]) -> str:
     """Runs side by side: macro Mo / Cr / Mul mAP and rank distance, over all query languages,
-    the languages seen in training, and the unseen ones."""
-    columns = [("mono", "map", "Mo mAP"), ("cross", "map", "Cr mAP"), ("multi", "map", "Mul mAP"),
-               ("multi", "rank_distance", "rank dist")]
+    the languages seen in training, and the unseen ones (``figures`` as in ``comparison``)."""
+    table = comparison.seen_unseen(figures, runs, dataset, seen)
+    columns = [c for c in table.columns if c not in ("run", "languages")]
     rows = []
-    for label, record in records.items():
-        for subset in ("all", "seen", "unseen"):
-            cells = [label if subset == "all" else "", subset]
-            for setting, metric, _ in columns:
-                means = _language_means(record, setting, metric)
-                keep = [v for lang, v in means.items()
-                        if subset == "all" or (lang in seen) == (subset == "seen")]
-                cells.append(_fmt(float(np.mean(keep)) if keep else math.nan, metric))
-            rows.append(cells)
-    return _table(["run", "languages"] + [c[2] for c in columns], rows)
+    for row in table.itertuples(index=False):
+        record = row._asdict()
+        cells = [record["run"] if record["languages"] == "all" else "", record["languages"]]
+        cells += [_fmt(value, "rank_distance" if column.endswith("rank_distance") else "map")
+                  for column, value in zip(columns, row[2:])]
+        rows.append(cells)
+    header = [c.replace(" map", " mAP").replace(" rank_distance", " rank dist") for c in columns]
+    return _table(["run", "languages", *header], rows)

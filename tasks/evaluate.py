@@ -8,6 +8,7 @@ from prefect import task
 
 from hybridcore import pipeline
 from hybridcore.encoder import EncoderSettings
+from tasks.compute import machine_slot
 
 
 @task(retries=1, retry_delay_seconds=5)
@@ -15,4 +16,6 @@ def evaluate_model(model: str, dataset: str, encoder: dict | None = None, with_c
                    beir_lang: str | None = None) -> dict:
     """Encode through the embedding cache and evaluate; returns the results folder."""
     settings = EncoderSettings(**(encoder or {}))
-    return asdict(pipeline.evaluate_model(model, dataset, settings, with_context, beir_lang))
+    with machine_slot(f"evaluate {dataset}") as waited:
+        files = pipeline.evaluate_model(model, dataset, settings, with_context, beir_lang)
+    return {**asdict(files), "slot_wait_seconds": waited}

@@ -8,10 +8,12 @@ from prefect import task
 
 from hybridcore import pipeline
 from hybridcore.trainer import TrainConfig
+from tasks.compute import machine_slot
 
 
 @task
 def train_model(base_model: str, data: dict, config: dict, record: dict | None = None) -> dict:
     """Fine-tune, or reuse the model already trained on the same model, data and config."""
-    trained = pipeline.train_model(base_model, pipeline.PreparedData(**data), TrainConfig(**config), record)
-    return asdict(trained)
+    with machine_slot("train") as waited:
+        trained = pipeline.train_model(base_model, pipeline.PreparedData(**data), TrainConfig(**config), record)
+    return {**asdict(trained), "slot_wait_seconds": waited}

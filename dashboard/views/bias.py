@@ -1,0 +1,40 @@
+"""Language bias: how far each query language's relevant candidates sit from where they would
+rank without a language preference (rank distance, LAReQA's Mul setting)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts
+from dashboard.widgets import completed_runs, default_baseline, download, pick_dataset, pick_one, pick_runs, run_figures, show
+from hybridcore.comparison import per_language, with_differences
+
+
+def render() -> None:
+    st.title("Language bias")
+    runs = completed_runs()
+    chosen = pick_runs(runs, key="bias-runs")
+    baseline = pick_one("Baseline (differences are run − baseline)", chosen, default_baseline(chosen, runs), "bias-baseline")
+    figures = run_figures(runs, chosen)
+    dataset = pick_dataset(figures, "bias-dataset")
+    if not ((figures["dataset"] == dataset) & (figures["metric"] == "rank_distance")).any():
+        st.info(f"{dataset} has no multilingual (Mul) setting, so no rank distance.")
+        return
+    st.caption("Rank distance: for each query, the mean rank of its relevant candidates in the pool of all languages "
+               "minus the best mean rank they could have; 0 means no language bias, lower is better. "
+               "`all` is the mean over query languages.")
+    distance = per_language(figures, chosen, dataset, "multi", "rank_distance")
+    table = with_differences(distance, baseline)
+    st.dataframe(table.style.format(precision=1), width="stretch")
+    download(table, "rank-distance", index=True)
+    long = distance.drop(index="all").reset_index().melt(id_vars="query_lang", var_name="run", value_name="rank distance")
+    st.altair_chart(charts.grouped_bars(long, "query_lang", "rank distance", "run", f"Rank distance per query language on {dataset}"),
+                    width="stretch")
+
+    st.header("Multilingual mAP per query language")
+    mul = with_differences(per_language(figures, chosen, dataset, "multi", "map"), baseline)
+    st.dataframe(mul.style.format(precision=4), width="stretch")
+    download(mul, "multilingual-map", index=True)
+
+
+show(render)

@@ -1,0 +1,53 @@
+"""Language pairs: the query x candidate language heatmap of one run, and the difference of two."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, default_treatment, download, labels,
+                               pick_dataset, pick_one, pick_runs, run_figures, show)
+from hybridcore.comparison import paired_tests, pair_matrix
+
+
+def render() -> None:
+    st.title("Language pairs")
+    runs = completed_runs()
+    chosen = pick_runs(runs, key="pairs-runs")
+    figures = run_figures(runs, chosen)
+    dataset = pick_dataset(figures, "pairs-dataset")
+    pair_metrics = sorted(set(figures.loc[figures["setting"] == "cross", "metric"]))
+    if not pair_metrics:
+        st.info(f"{dataset} has no cross-lingual groups (BEIR-format sets have one language pair each).")
+        return
+    metric = st.sidebar.selectbox("Metric", pair_metrics, index=pair_metrics.index("map") if "map" in pair_metrics else 0,
+                                  format_func=lambda m: METRIC_LABELS.get(m, m), key="pairs-metric")
+    run = pick_one("Heatmap of run", chosen, default_treatment(chosen, runs), "pairs-run")
+    label = METRIC_LABELS.get(metric, metric)
+    matrix = pair_matrix(figures, run, dataset, metric)
+    st.caption(f"{label} of every query-language × candidate-language group of {dataset}: the diagonal is "
+               "monolingual (X→X), the rest cross-lingual (X→Y).")
+    st.altair_chart(charts.heatmap(matrix, f"{run}: {label}", value_title=label))
+    download(matrix, "pairs", index=True)
+
+    if len(chosen) < 2:
+        st.info("Choose a second run to see the differences between two runs.")
+        return
+    st.header("Difference between two runs")
+    others = [r for r in chosen if r != run]
+    baseline = pick_one("Minus run", others, default_baseline(others, runs), "pairs-baseline")
+    difference = matrix - pair_matrix(figures, baseline, dataset, metric)
+    marks = None
+    if st.toggle("Mark significant cells (paired randomisation test per pair, Holm-corrected, p < 0.05)",
+                 value=True, key="pairs-significance"):
+        ids = tuple(runs.loc[runs["name"].isin([run, baseline]), "id"].tolist())
+        scores = data.scores(ids, labels(runs), dataset, metric)
+        scores = scores[scores["setting"].isin(["mono", "cross"])]
+        scores = scores.assign(candidate_lang=scores["candidate_lang"].where(scores["setting"] == "cross", scores["query_lang"]))
+        marks = paired_tests(scores, baseline, run, level="pair")
+    st.altair_chart(charts.heatmap(difference, f"{run} − {baseline}: {label}" + (" (* significant)" if marks is not None else ""),
+                                   diverging=True, marks=marks, value_title=f"Δ {label}"))
+    download(difference, "pairs-difference", index=True)
+
+
+show(render)

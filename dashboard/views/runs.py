@@ -1,0 +1,85 @@
+"""Runs: every stored run, filterable, and the scheduled (nightly) evaluations over time."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.widgets import STRATEGY_ORDER, download, labels, metric_label, show
+from hybridcore.comparison import HEADLINE, macro
+
+COLUMNS = ["id", "name", "experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "status", "started_at",
+           "duration_s", "seed", "code_version", "error"]
+
+
+def headline(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run and evaluation set: Mo / Cr / Mul mAP and rank distance."""
+    figures = data.figures(tuple(runs["id"].tolist()), labels(runs))
+    if figures.empty:
+        return pd.DataFrame(columns=["name", "dataset"])
+    table = macro(figures)
+    keep = pd.Series(list(zip(table["setting"], table["metric"]))).isin(HEADLINE).to_numpy()
+    table = table[keep].assign(column=[metric_label(s, m) for s, m in zip(table["setting"][keep], table["metric"][keep])])
+    wide = table.pivot_table(index=["run", "dataset"], columns="column", values="value", sort=False)
+    wide = wide.reindex(columns=[c for c in (metric_label(s, m) for s, m in HEADLINE) if c in wide.columns])
+    return wide.reset_index().rename(columns={"run": "name"}).rename_axis(columns=None)
+
+
+def filtered_runs() -> pd.DataFrame:
+    everything = data.runs()
+    first = everything["started_at"].min().date()
+    last = everything["started_at"].max().date()
+    cols = st.columns(6)
+    choices = {}
+    for col, field in zip(cols, ["model", "train_set", "strategy", "status"]):
+        options = sorted(everything[field].dropna().unique(), key=lambda v: (STRATEGY_ORDER.get(v, 9), v))
+        choices[field] = col.multiselect(field.replace("_", " "), options, key=f"runs-{field}")
+    eval_sets = sorted({s for value in everything["eval_sets"].dropna() for s in value.split(",")})
+    chosen_sets = cols[4].multiselect("evaluation set", eval_sets, key="runs-eval-set")
+    dates = cols[5].date_input("started between", (first, last), key="runs-dates")
+    start, end = (dates if isinstance(dates, tuple | list) and len(dates) == 2 else (first, last))
+    runs = data.runs(since=datetime.combine(start, time.min, timezone.utc),
+                     until=datetime.combine(end + timedelta(days=1), time.min, timezone.utc))
+    for field, values in choices.items():
+        if values:
+            runs = runs[runs[field].isin(values)]
+    if chosen_sets:
+        runs = runs[runs["eval_sets"].fillna("").map(lambda v: bool(set(v.split(",")) & set(chosen_sets)))]
+    return runs
+
+
+def render() -> None:
+    st.title("Runs")
+    runs = filtered_runs()
+    st.caption(f"{len(runs)} runs. Each is one model (the untrained reference or one batch strategy) evaluated zero-shot.")
+    table = runs[COLUMNS].merge(headline(runs), on="name", how="left") if not runs.empty else runs[COLUMNS]
+    st.dataframe(table, hide_index=True, width="stretch")
+    download(table, "runs", index=False)
+
+    st.header("Scheduled evaluations over time")
+    prefix = st.text_input("Experiments whose name starts with", "nightly", key="series-prefix")
+    series = data.runs(experiment_prefix=prefix)
+    series = series[series["status"] == "completed"]
+    if series.empty:
+        st.info(f"No completed runs of experiments starting with '{prefix}' yet. The `hybrid-eval/nightly` deployment "
+                "names its experiments 'nightly-…'; it runs at 02:30 Berlin time while a worker is up.")
+        return
+    figures = macro(data.figures(tuple(series["id"].tolist()), labels(series)))
+    left, right = st.columns(2)
+    dataset = left.selectbox("Evaluation set", sorted(figures["dataset"].unique()), key="series-dataset")
+    options = [(s, m) for s, m in HEADLINE if ((figures["setting"] == s) & (figures["metric"] == m)).any()] or \
+        sorted(set(zip(figures["setting"], figures["metric"])))
+    setting, metric = right.selectbox("Figure", options, format_func=lambda o: metric_label(*o), key="series-figure")
+    points = figures[(figures["dataset"] == dataset) & (figures["setting"] == setting) & (figures["metric"] == metric)]
+    points = points.merge(series[["name", "experiment", "strategy", "started_at"]], left_on="run", right_on="name")
+    points = points.sort_values("started_at")[["started_at", "experiment", "strategy", "value"]]
+    st.altair_chart(charts.time_series(points, "started_at", "value", "strategy", metric_label(setting, metric)),
+                    width="stretch")
+    st.dataframe(points, hide_index=True, width="stretch")
+    download(points, "series", index=False)
+
+
+show(render)

@@ -1,0 +1,55 @@
+"""Seen vs unseen: languages of the training data against the rest, the zero-shot question."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.widgets import (completed_runs, default_treatment, download, labels, pick_dataset, pick_one, pick_runs,
+                               run_figures, show)
+from hybridcore.comparison import SETTING_LABELS, paired_tests, seen_unseen, seen_unseen_differences
+
+
+def render() -> None:
+    st.title("Seen vs unseen languages")
+    runs = completed_runs()
+    chosen = pick_runs(runs, key="seen-runs")
+    treatment = pick_one("Compare this run with each other", chosen, default_treatment(chosen, runs), "seen-treatment")
+    figures = run_figures(runs, chosen)
+    dataset = pick_dataset(figures, "seen-dataset")
+    chosen_runs = runs[runs["name"].isin(chosen)]
+    seen = {lang for value in chosen_runs["seen_languages"].dropna() for lang in value.split(",") if lang}
+    if not seen:
+        st.info("The chosen runs record no training languages, so nothing counts as seen.")
+        return
+    languages = sorted(set(figures.loc[figures["dataset"] == dataset, "query_lang"]))
+    st.caption(f"Seen in training: {', '.join(sorted(seen))}. Unseen: {', '.join(l for l in languages if l not in seen) or 'none'}. "
+               "A group counts by its query language; each language's mean counts once.")
+    table = seen_unseen(figures, chosen, dataset, seen)
+    st.dataframe(table.style.format(precision=4), hide_index=True, width="stretch")
+    download(table, "seen-unseen", index=False)
+
+    st.header(f"{treatment} minus each other run")
+    differences = seen_unseen_differences(table, treatment)
+    st.dataframe(differences.style.format(precision=4), hide_index=True, width="stretch")
+    download(differences, "seen-unseen-differences", index=False)
+    if st.toggle("Test the differences (paired randomisation test on per-query mAP, seen and unseen query languages "
+                 "apart, Holm-corrected within each comparison)", value=True, key="seen-significance"):
+        ids = tuple(runs.loc[runs["name"].isin(chosen), "id"].tolist())
+        scores = data.scores(ids, labels(runs), dataset, "map")
+        tests = pd.concat([paired_tests(scores, other, treatment, level="seen", seen=seen).assign(comparison=f"{treatment} - {other}")
+                           for other in chosen if other != treatment], ignore_index=True)
+        tests = tests[["comparison", *[c for c in tests.columns if c != "comparison"]]]
+        tests["setting"] = tests["setting"].map(lambda s: SETTING_LABELS.get(s, s))
+        st.dataframe(tests.assign(significant=tests["significant"].map({True: "✱ yes", False: ""})).style.format(
+            {"mean_a": "{:.4f}", "mean_b": "{:.4f}", "delta": "{:+.4f}", "cohens_d": "{:+.3f}", "p": "{:.4g}",
+             "p_adjusted": "{:.4g}"}), hide_index=True, width="stretch")
+        download(tests, "seen-unseen-significance", index=False)
+    if "Mul map" in table.columns:
+        long = table[table["languages"] != "all"][["run", "languages", "Mul map"]]
+        st.altair_chart(charts.grouped_bars(long, "languages", "Mul map", "run", "Multilingual mAP, seen vs unseen query languages"),
+                        width="stretch")
+
+
+show(render)

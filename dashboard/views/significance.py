@@ -1,0 +1,66 @@
+"""Significance: is one run better than another, overall, per language, per pair?"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, default_treatment, download, labels,
+                               pick_dataset, run_figures, show)
+from hybridcore.comparison import paired_tests
+
+LEVELS = {"overall": "overall (per setting)", "seen": "seen vs unseen query languages", "language": "per query language",
+          "pair": "per language pair"}
+CORRECTIONS = {"holm": "Holm (family-wise error)", "bh": "Benjamini-Hochberg (false discovery rate)"}
+
+
+@st.cache_data(ttl=60, show_spinner="Running paired randomisation tests…")
+def tests(scores: pd.DataFrame, a: str, b: str, level: str, correction: str, permutations: int, alpha: float,
+          seen: frozenset[str]) -> pd.DataFrame:
+    return paired_tests(scores, a, b, level, correction, permutations, alpha=alpha, seen=set(seen))
+
+
+def render() -> None:
+    st.title("Significance")
+    runs = completed_runs()
+    names = runs["name"].tolist()
+    newest = runs[runs["experiment"] == runs["experiment"].iloc[0]]["name"].tolist()
+    a = st.sidebar.selectbox("Run A (baseline)", names, index=names.index(default_baseline(newest, runs)), key="sig-a")
+    b = st.sidebar.selectbox("Run B", names, index=names.index(default_treatment(newest, runs)), key="sig-b")
+    if a == b:
+        st.info("Choose two different runs.")
+        return
+    figures = run_figures(runs, [a, b])
+    dataset = pick_dataset(figures, "sig-dataset")
+    metrics = [m for m in dict.fromkeys(figures.loc[figures["dataset"] == dataset, "metric"]) if m != "rank_distance"]
+    metric = st.sidebar.selectbox("Metric (per query)", metrics, format_func=lambda m: METRIC_LABELS.get(m, m), key="sig-metric")
+    level = st.sidebar.radio("Tests", list(LEVELS), format_func=LEVELS.get, index=2, key="sig-level")
+    correction = st.sidebar.radio("Correction for many comparisons", list(CORRECTIONS), format_func=CORRECTIONS.get, key="sig-correction")
+    alpha = st.sidebar.select_slider("Significance level", [0.01, 0.05, 0.1], value=0.05, key="sig-alpha")
+    permutations = st.sidebar.select_slider("Permutations", [2_000, 10_000, 50_000], value=10_000, key="sig-permutations")
+
+    ids = tuple(runs.loc[runs["name"].isin([a, b]), "id"].tolist())
+    scores = data.scores(ids, labels(runs), dataset, metric)
+    pair = runs[runs["name"].isin([a, b])]
+    seen = frozenset(lang for value in pair["seen_languages"].dropna() for lang in value.split(",") if lang)
+    table = tests(scores, a, b, level, correction, permutations, alpha, seen)
+    label = METRIC_LABELS.get(metric, metric)
+    st.caption(f"Paired randomisation (sign-flip permutation) test of mean {label}(B) − {label}(A) over the queries both runs "
+               f"scored, two-sided, {permutations:,} permutations; effect size Cohen's d for paired samples; p-values "
+               f"{CORRECTIONS[correction]}-corrected over the {len(table)} rows of this table. B = {b}, A = {a}."
+               + (f" Seen in training: {', '.join(sorted(seen))}." if level == "seen" else ""))
+    shown = table.assign(significant=table["significant"].map({True: "✱ yes", False: ""}))
+    st.dataframe(shown.style.format({"mean_a": "{:.4f}", "mean_b": "{:.4f}", "delta": "{:+.4f}", "cohens_d": "{:+.3f}",
+                                     "p": "{:.4g}", "p_adjusted": "{:.4g}"}),
+                 hide_index=True, width="stretch")
+    st.metric("Significant rows", f"{int(table['significant'].sum())} of {len(table)}")
+    download(table, "significance", index=False)
+    if level == "pair" and (table["setting"] == "cross").any():
+        cross = table[table["setting"] == "cross"]
+        matrix = cross.pivot_table(index="query_lang", columns="candidate_lang", values="delta")
+        st.altair_chart(charts.heatmap(matrix, f"Cr {label}: B − A (* significant)", diverging=True, marks=cross,
+                                       value_title=f"Δ {label}"))
+
+
+show(render)

@@ -1,0 +1,92 @@
+"""What every view shares: the store guard, run and dataset pickers, CSV downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data
+from hybridcore.comparison import SETTING_LABELS
+
+STRATEGY_ORDER = {"reference": 0, "mono": 1, "cross": 2, "hybrid": 3}
+METRIC_LABELS = {"map": "mAP", "recall@1": "R@1", "recall@10": "R@10", "ndcg@10": "nDCG@10", "mrr@10": "MRR@10",
+                 "rank_distance": "rank distance"}
+
+
+def show(view: Callable[[], None]) -> None:
+    """Render ``view``; a store that cannot be read gives its message instead of a trace."""
+    st.sidebar.caption(f"Store (read-only): `{data.store_url()}`")
+    try:
+        view()
+    except data.StoreUnavailable as err:
+        st.info(str(err))
+
+
+def completed_runs() -> pd.DataFrame:
+    """Completed runs, newest first; stops the page with a message when there are none."""
+    runs = data.runs()
+    done = runs[runs["status"] == "completed"]
+    if done.empty:
+        st.info("No completed run in the store yet. Run `make run`, or wait for the running ones to finish.")
+        st.stop()
+    return done
+
+
+def latest_experiment(runs: pd.DataFrame) -> list[str]:
+    """Names of the newest experiment's runs, reference first."""
+    newest = runs[runs["experiment"] == runs["experiment"].iloc[0]]
+    return newest.sort_values("strategy", key=lambda s: s.map(STRATEGY_ORDER).fillna(9))["name"].tolist()
+
+
+def pick_runs(runs: pd.DataFrame, key: str, label: str = "Runs") -> list[str]:
+    chosen = st.sidebar.multiselect(label, runs["name"].tolist(), default=latest_experiment(runs), key=key)
+    if not chosen:
+        st.info("Choose at least one run in the sidebar.")
+        st.stop()
+    return chosen
+
+
+def pick_one(label: str, options: list[str], default: str | None, key: str) -> str:
+    index = options.index(default) if default in options else 0
+    return st.sidebar.selectbox(label, options, index=index, key=key)
+
+
+def default_baseline(chosen: list[str], runs: pd.DataFrame) -> str:
+    """The reference run among the chosen ones, else the first chosen."""
+    strategies = runs.set_index("name")["strategy"]
+    return next((r for r in chosen if strategies.get(r) == "reference"), chosen[0])
+
+
+def default_treatment(chosen: list[str], runs: pd.DataFrame) -> str:
+    """The hybrid run among the chosen ones, else the last chosen."""
+    strategies = runs.set_index("name")["strategy"]
+    return next((r for r in chosen if strategies.get(r) == "hybrid"), chosen[-1])
+
+
+def labels(runs: pd.DataFrame) -> dict[int, str]:
+    return dict(zip(runs["id"].tolist(), runs["name"].tolist()))
+
+
+def run_figures(runs: pd.DataFrame, chosen: list[str]) -> pd.DataFrame:
+    ids = runs.loc[runs["name"].isin(chosen), "id"].tolist()
+    figures = data.figures(tuple(ids), labels(runs))
+    if figures.empty:
+        st.info("The chosen runs have no stored figures.")
+        st.stop()
+    return figures
+
+
+def pick_dataset(figures: pd.DataFrame, key: str) -> str:
+    return st.sidebar.selectbox("Evaluation set", sorted(figures["dataset"].unique()), key=key)
+
+
+def metric_label(setting: str, metric: str) -> str:
+    return f"{SETTING_LABELS.get(setting, setting)} {METRIC_LABELS.get(metric, metric)}"
+
+
+def download(frame: pd.DataFrame, name: str, index: bool = True) -> None:
+    """A CSV download button under a table."""
+    st.download_button(f"Download {name}.csv", frame.to_csv(index=index).encode("utf-8"), file_name=f"{name}.csv",
+                       mime="text/csv", key=f"download-{name}")

@@ -1,0 +1,158 @@
+"""Runs compared from their long-format figures, the shape the store keeps.
+
+``figures``: one row per (run, dataset, setting, query_lang, candidate_lang, metric) with a
+``value``; ``scores``: the same per query, with ``query_id``. ``run`` is whatever labels the
+runs (a name). Settings follow LAReQA: ``mono`` (X-X), ``cross`` (X-Y, X != Y), ``multi`` (one
+query language against the candidates of all languages), and ``beir`` for BEIR-format sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from hybridcore.significance import benjamini_hochberg, holm, paired_randomization_test
+
+SETTING_LABELS = {"mono": "Mo", "cross": "Cr", "multi": "Mul", "beir": "BEIR"}
+SETTING_ORDER = list(SETTING_LABELS)
+CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
+HEADLINE = [("mono", "map"), ("cross", "map"), ("multi", "map"), ("multi", "rank_distance")]
+
+
+def figures_from_results(records: dict[str, dict]) -> pd.DataFrame:
+    """Long-format figures of results JSONs (``Evaluation.to_dict``), one label per record."""
+    rows = [{"run": label, "dataset": record.get("dataset", ""), "setting": g["setting"], "query_lang": g["query_lang"],
+             "candidate_lang": g["candidate_lang"], "metric": metric, "value": value}
+            for label, record in records.items() for g in record["groups"] for metric, value in g["metrics"].items()]
+    return pd.DataFrame(rows, columns=["run", "dataset", "setting", "query_lang", "candidate_lang", "metric", "value"])
+
+
+def macro(figures: pd.DataFrame) -> pd.DataFrame:
+    """Mean over each setting's groups: one row per run, dataset, setting and metric."""
+    return (figures.groupby(["run", "dataset", "setting", "metric"], sort=False)["value"]
+            .agg(value="mean", groups="size").reset_index())
+
+
+def side_by_side(figures: pd.DataFrame, runs: Sequence[str], baseline: str,
+                 metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """Macro figures with one column per run, then ``Δ run`` = run - baseline for the others."""
+    table = macro(figures)
+    if metrics is not None:
+        table = table[table["metric"].isin(metrics)]
+    wide = table.pivot_table(index=["dataset", "setting", "metric"], columns="run", values="value", sort=False)
+    wide = wide.reindex(columns=[r for r in runs if r in wide.columns])
+    for run in wide.columns.tolist():
+        if run != baseline and baseline in wide.columns:
+            wide[f"Δ {run}"] = wide[run] - wide[baseline]
+    order = {s: i for i, s in enumerate(SETTING_ORDER)}
+    wide = wide.reset_index()
+    wide = wide.sort_values(["dataset", "setting", "metric"], key=lambda c: c.map(order) if c.name == "setting" else c)
+    wide["setting"] = wide["setting"].map(lambda s: SETTING_LABELS.get(s, s))
+    return wide.reset_index(drop=True)
+
+
+def pair_matrix(figures: pd.DataFrame, run: str, dataset: str, metric: str = "map") -> pd.DataFrame:
+    """Query language x candidate language: X-Y from ``cross``, the diagonal from ``mono``."""
+    part = figures[(figures["run"] == run) & (figures["dataset"] == dataset) & (figures["metric"] == metric)
+                   & figures["setting"].isin(["mono", "cross"])]
+    part = part.assign(candidate_lang=np.where(part["setting"] == "mono", part["query_lang"], part["candidate_lang"]))
+    matrix = part.pivot_table(index="query_lang", columns="candidate_lang", values="value", aggfunc="mean")
+    languages = sorted(set(matrix.index) | set(matrix.columns))
+    return matrix.reindex(index=languages, columns=languages)
+
+
+def per_language(figures: pd.DataFrame, runs: Sequence[str], dataset: str, setting: str, metric: str) -> pd.DataFrame:
+    """Per query language (mean over its candidate languages), one column per run, and ``all``."""
+    part = figures[(figures["dataset"] == dataset) & (figures["setting"] == setting) & (figures["metric"] == metric)]
+    table = part.pivot_table(index="query_lang", columns="run", values="value", aggfunc="mean")
+    table = table.reindex(columns=[r for r in runs if r in table.columns])
+    table.loc["all"] = table.mean()
+    return table
+
+
+def with_differences(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """``table`` plus ``Δ run`` = run - baseline for every other run column."""
+    out = table.copy()
+    for run in table.columns:
+        if run != baseline and baseline in table.columns:
+            out[f"Δ {run}"] = table[run] - table[baseline]
+    return out
+
+
+def seen_unseen(figures: pd.DataFrame, runs: Sequence[str], dataset: str, seen: set[str],
+                columns: Sequence[tuple[str, str]] = HEADLINE) -> pd.DataFrame:
+    """Per run: each (setting, metric) averaged over all query languages, those seen in
+    training, and the unseen ones (per-language means first, so every language weighs the same)."""
+    rows = []
+    for setting, metric in columns:
+        table = per_language(figures, runs, dataset, setting, metric).drop(index="all", errors="ignore")
+        subsets = {"all": table, "seen": table[table.index.isin(seen)], "unseen": table[~table.index.isin(seen)]}
+        for run in table.columns:
+            for subset, part in subsets.items():
+                rows.append({"run": run, "languages": subset, "column": f"{SETTING_LABELS[setting]} {metric}",
+                             "value": part[run].mean() if len(part) else np.nan})
+    labels = [f"{SETTING_LABELS[setting]} {metric}" for setting, metric in columns]
+    if not rows:
+        return pd.DataFrame(columns=["run", "languages", *labels])
+    out = pd.DataFrame(rows).pivot_table(index=["run", "languages"], columns="column", values="value", sort=False,
+                                         dropna=False)
+    return out.reindex(columns=labels).reset_index().rename_axis(columns=None)
+
+
+def seen_unseen_differences(table: pd.DataFrame, treatment: str) -> pd.DataFrame:
+    """``treatment`` minus each other run, per language subset and column."""
+    values = table.set_index(["run", "languages"])
+    rows = []
+    for baseline in values.index.get_level_values("run").unique():
+        if baseline == treatment:
+            continue
+        diff = values.loc[treatment] - values.loc[baseline]
+        rows.append(diff.assign(comparison=f"{treatment} - {baseline}").reset_index())
+    if not rows:
+        return pd.DataFrame(columns=["comparison", "languages"])
+    out = pd.concat(rows, ignore_index=True)
+    return out[["comparison", "languages", *[c for c in out.columns if c not in ("comparison", "languages")]]]
+
+
+LEVELS = {"overall": ["setting"], "seen": ["setting", "languages"], "language": ["setting", "query_lang"],
+          "pair": ["setting", "query_lang", "candidate_lang"]}
+
+
+def paired_tests(scores: pd.DataFrame, a: str, b: str, level: str = "language", correction: str = "holm",
+                 permutations: int = 10_000, seed: int = 0, alpha: float = 0.05,
+                 seen: set[str] | None = None) -> pd.DataFrame:
+    """Paired randomisation tests of run ``b`` against run ``a`` on per-query scores of one metric.
+
+    The unit is a query (query language + id). At ``pair`` level each language pair is one
+    test; at the other levels a query's scores over its candidate languages are averaged
+    first, so a query counts once. ``seen`` level splits the queries by whether their language
+    is in ``seen`` (the training languages). p-values are corrected over the table's rows.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}: use {sorted(LEVELS)}")
+    if correction not in CORRECTIONS:
+        raise ValueError(f"unknown correction {correction!r}: use {sorted(CORRECTIONS)}")
+    if level == "seen" and seen is None:
+        raise ValueError("level 'seen' needs the set of seen languages")
+    keys = LEVELS[level]
+    columns = [*keys, "n", "mean_a", "mean_b", "delta", "cohens_d", "p", "p_adjusted", "significant"]
+    unit = [*keys, "query_id"] if level == "pair" else ["setting", "query_lang", "query_id"]
+    per_query = scores[scores["run"].isin([a, b])].groupby([*unit, "run"])["value"].mean().unstack("run")
+    if a not in per_query.columns or b not in per_query.columns:
+        return pd.DataFrame(columns=columns)
+    if level == "seen":
+        in_seen = per_query.index.get_level_values("query_lang").isin(list(seen))
+        per_query.index = pd.MultiIndex.from_arrays(
+            [per_query.index.get_level_values("setting"), np.where(in_seen, "seen", "unseen")], names=keys)
+    rows = []
+    for key, group in per_query.groupby(level=keys, sort=True):
+        test = paired_randomization_test(group[a].to_numpy(), group[b].to_numpy(), permutations, seed)
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(keys, key)), "n": test.n, "mean_a": test.mean_a, "mean_b": test.mean_b,
+                     "delta": test.mean_difference, "cohens_d": test.cohens_d, "p": test.p_value})
+    table = pd.DataFrame(rows)
+    table["p_adjusted"] = CORRECTIONS[correction](table["p"].to_numpy())
+    table["significant"] = table["p_adjusted"] < alpha
+    return table[columns]

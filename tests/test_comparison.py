@@ -1,0 +1,117 @@
+"""Comparison tables against direct computations on real figures, and the paired tests
+against scipy's permutation test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from hybridcore import comparison
+from hybridcore.evaluation import evaluate_lareqa
+from hybridcore.report import seen_unseen_table
+
+
+def _normalised(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def evaluations(real_embeddings, xquad_small):
+    """The real e5-small figures, and those of the same embeddings slightly perturbed."""
+    q, c = real_embeddings
+    rng = np.random.default_rng(7)
+    noisy = (_normalised(q + 0.02 * rng.normal(size=q.shape)), _normalised(c + 0.02 * rng.normal(size=c.shape)))
+    return {"reference": evaluate_lareqa(xquad_small, q, c), "other": evaluate_lareqa(xquad_small, *noisy)}
+
+
+def _figures(evaluations) -> pd.DataFrame:
+    return pd.concat([pd.DataFrame(e.figure_columns()).assign(run=run) for run, e in evaluations.items()], ignore_index=True)
+
+
+def _scores(evaluations) -> pd.DataFrame:
+    return pd.concat([pd.DataFrame(e.per_query_columns()).assign(run=run) for run, e in evaluations.items()], ignore_index=True)
+
+
+def test_side_by_side_equals_the_evaluation_summary_and_its_differences(evaluations):
+    table = comparison.side_by_side(_figures(evaluations), ["reference", "other"], "reference").set_index(["setting", "metric"])
+    for run, evaluation in evaluations.items():
+        for setting, values in evaluation.summary().items():
+            for metric, value in values.items():
+                label = comparison.SETTING_LABELS[setting]
+                assert table.loc[(label, metric), run] == pytest.approx(value)
+    assert np.allclose(table["Δ other"], table["other"] - table["reference"])
+    assert list(table.index.get_level_values("setting").unique()) == ["Mo", "Cr", "Mul"]
+
+
+def test_pair_matrix_has_mono_on_the_diagonal_and_cross_elsewhere(evaluations):
+    matrix = comparison.pair_matrix(_figures(evaluations), "reference", "xquad-r")
+    assert list(matrix.index) == list(matrix.columns) == ["de", "en", "th"]
+    for g in evaluations["reference"].groups:
+        if g.setting == "mono":
+            assert matrix.loc[g.query_lang, g.query_lang] == pytest.approx(g.mean("map"))
+        elif g.setting == "cross":
+            assert matrix.loc[g.query_lang, g.candidate_lang] == pytest.approx(g.mean("map"))
+
+
+def test_seen_unseen_weighs_each_language_once(evaluations):
+    figures = _figures(evaluations)
+    table = comparison.seen_unseen(figures, ["reference", "other"], "xquad-r", {"en", "de"}).set_index(["run", "languages"])
+    by_lang = {}
+    for g in evaluations["reference"].groups:
+        if g.setting == "cross":
+            by_lang.setdefault(g.query_lang, []).append(g.mean("map"))
+    per_lang = {lang: np.mean(v) for lang, v in by_lang.items()}
+    assert table.loc[("reference", "seen"), "Cr map"] == pytest.approx((per_lang["en"] + per_lang["de"]) / 2)
+    assert table.loc[("reference", "unseen"), "Cr map"] == pytest.approx(per_lang["th"])
+    assert table.loc[("reference", "all"), "Cr map"] == pytest.approx(np.mean(list(per_lang.values())))
+    diffs = comparison.seen_unseen_differences(table.reset_index(), "other").set_index(["comparison", "languages"])
+    assert diffs.loc[("other - reference", "unseen"), "Mul map"] == pytest.approx(
+        table.loc[("other", "unseen"), "Mul map"] - table.loc[("reference", "unseen"), "Mul map"])
+    text = seen_unseen_table(figures, ["reference", "other"], "xquad-r", {"en", "de"})
+    assert f"{table.loc[('reference', 'unseen'), 'Mo map']:.3f}" in text
+
+
+def test_results_json_and_store_rows_give_the_same_figures(evaluations):
+    records = {run: e.to_dict() for run, e in evaluations.items()}
+    from_json = comparison.macro(comparison.figures_from_results(records)).set_index(["run", "setting", "metric"])
+    from_rows = comparison.macro(_figures(evaluations)).set_index(["run", "setting", "metric"])
+    assert np.allclose(from_json.loc[from_rows.index, "value"], from_rows["value"])
+
+
+def test_paired_tests_match_scipy_per_language(evaluations):
+    scores = _scores(evaluations)
+    scores = scores[scores["metric"] == "map"]
+    table = comparison.paired_tests(scores, "reference", "other", level="language", permutations=20_000, seed=1)
+    row = table[(table["setting"] == "multi") & (table["query_lang"] == "th")].iloc[0]
+    part = scores[(scores["setting"] == "multi") & (scores["query_lang"] == "th")].pivot(index="query_id", columns="run", values="value")
+    ref = stats.permutation_test((part["reference"], part["other"]), lambda x, y: np.mean(y - x), permutation_type="samples",
+                                 n_resamples=20_000, alternative="two-sided", random_state=1)
+    assert row["n"] == len(part) and row["delta"] == pytest.approx((part["other"] - part["reference"]).mean())
+    assert row["p"] == pytest.approx(ref.pvalue, abs=0.01)
+    assert np.allclose(table["p_adjusted"], comparison.holm(table["p"].to_numpy()))
+    assert (table["significant"] == (table["p_adjusted"] < 0.05)).all()
+
+
+def test_overall_and_seen_levels_average_a_query_over_its_candidate_languages(evaluations):
+    scores = _scores(evaluations)
+    scores = scores[scores["metric"] == "map"]
+    overall = comparison.paired_tests(scores, "reference", "other", level="overall", permutations=2000).set_index("setting")
+    cross = scores[scores["setting"] == "cross"].groupby(["run", "query_lang", "query_id"])["value"].mean().unstack("run")
+    assert overall.loc["cross", "n"] == len(cross)
+    assert overall.loc["cross", "delta"] == pytest.approx((cross["other"] - cross["reference"]).mean())
+    seen = comparison.paired_tests(scores, "reference", "other", level="seen", seen={"en", "de"}, permutations=2000)
+    mono = seen[seen["setting"] == "mono"].set_index("languages")
+    assert mono.loc["unseen", "n"] == (scores[(scores["setting"] == "mono") & (scores["run"] == "other")]["query_lang"] == "th").sum()
+    pairs = comparison.paired_tests(scores, "reference", "other", level="pair", correction="bh", permutations=2000)
+    assert len(pairs) == 3 + 6 + 3  # mono per language, cross per pair, multi per language
+    assert np.allclose(pairs["p_adjusted"], comparison.benjamini_hochberg(pairs["p"].to_numpy()))
+    with pytest.raises(ValueError, match="seen languages"):
+        comparison.paired_tests(scores, "reference", "other", level="seen")
+
+
+def test_identical_runs_differ_nowhere(evaluations):
+    scores = _scores({"a": evaluations["reference"], "b": evaluations["reference"]})
+    table = comparison.paired_tests(scores[scores["metric"] == "map"], "a", "b", level="pair", permutations=500)
+    assert (table["delta"] == 0).all() and (table["p"] == 1).all() and not table["significant"].any()

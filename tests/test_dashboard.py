@@ -1,0 +1,222 @@
+"""The dashboard: every view under AppTest on a store seeded with runs on real e5-small
+embeddings of XQuAD-R, the messages for a missing, empty or locked store, and a real browser."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from sqlalchemy import update
+from streamlit.testing.v1 import AppTest
+
+from db import queries, store
+from db.models import Run
+from db.session import make_engine
+from hybridcore.evaluation import evaluate_lareqa
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+STRATEGIES = ("reference", "mono", "cross", "hybrid")
+SEEN = "ar,de,en,es,hi,vi,zh"  # MLQA-R's languages: en and de seen, th unseen in xquad_small
+
+
+def _normalised(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def seeded_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
+    """Two nightly experiments of four runs each: the reference is the real e5-small, the
+    strategies are its embeddings moved by seeded noise (so every figure is real-shaped)."""
+    url = f"duckdb:///{tmp_path_factory.mktemp('dashboard') / 'store.duckdb'}"
+    engine = make_engine(url)
+    store.init_store(engine)
+    q, c = real_embeddings
+    for night, day in enumerate(("20261123", "20261124")):
+        experiment = f"nightly-quick-e5-small-mlqa-r-{day}T013000Z"
+        for k, strategy in enumerate(STRATEGIES):
+            rng = np.random.default_rng(100 * night + k)
+            scale = 0.0 if strategy == "reference" else 0.015
+            evaluation = evaluate_lareqa(xquad_small, _normalised(q + scale * rng.normal(size=q.shape)),
+                                         _normalised(c + scale * rng.normal(size=c.shape)))
+            run_id = store.start_run(engine, f"{experiment}/{strategy}", experiment=experiment, strategy=strategy,
+                                     alpha=0.5 if strategy == "hybrid" else None, model="e5-small", train_set="mlqa-r",
+                                     eval_sets="xquad-r", seen_languages=SEEN, config={"profile": "quick"}, seed=42,
+                                     code_version="test")
+            store.store_results(engine, run_id, [evaluation], [("evaluation", "/nowhere")], {"evaluate:xquad-r": 1.0})
+            with engine.begin() as conn:
+                started = datetime(2026, 11, 23 + night, 1, 30 + k, tzinfo=timezone.utc)
+                conn.execute(update(Run).where(Run.id == run_id).values(started_at=started, ended_at=started + timedelta(minutes=2)))
+    # one failed run: listed, never compared
+    failed = store.start_run(engine, "adhoc/broken", experiment="adhoc", strategy="hybrid", model="e5-small",
+                             eval_sets="xquad-r", config={}, seen_languages=SEEN)
+    store.fail_run(engine, failed, "DataError: bad record")
+    return url
+
+
+def _app(url: str, monkeypatch) -> AppTest:
+    monkeypatch.setenv("HYBRID_EVAL_DB_URL", url)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    return at
+
+
+def _page(at: AppTest, view: str) -> AppTest:
+    at.switch_page(f"views/{view}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _downloads(at: AppTest) -> list[str]:
+    return [node.proto.label for node in at.get("download_button")]
+
+
+def test_runs_view_lists_and_filters_runs_and_shows_the_nightly_series(seeded_store, monkeypatch):
+    at = _app(seeded_store, monkeypatch)
+    assert not at.exception and at.title[0].value == "Runs"
+    table = at.dataframe[0].value
+    assert len(table) == 9 and set(table["status"]) == {"completed", "failed"}
+    assert {"Mo mAP", "Cr mAP", "Mul mAP", "Mul rank distance"} <= set(table.columns)
+    hybrid = table[table["name"] == "nightly-quick-e5-small-mlqa-r-20261124T013000Z/hybrid"].iloc[0]
+    assert 0 < hybrid["Mul mAP"] < 1
+    series = at.dataframe[1].value
+    assert len(series) == 8 and series["started_at"].is_monotonic_increasing
+    assert "Download runs.csv" in _downloads(at) and "Download series.csv" in _downloads(at)
+
+    at.multiselect(key="runs-strategy").set_value(["hybrid"]).run()
+    assert set(at.dataframe[0].value["strategy"]) == {"hybrid"} and len(at.dataframe[0].value) == 3
+    at.multiselect(key="runs-status").set_value(["failed"]).run()
+    assert at.dataframe[0].value["name"].tolist() == ["adhoc/broken"]
+    at.multiselect(key="runs-status").set_value([]).run()
+    at.multiselect(key="runs-strategy").set_value([]).run()
+    at.date_input(key="runs-dates").set_value((datetime(2026, 11, 24).date(), datetime(2026, 11, 24).date())).run()
+    assert len(at.dataframe[0].value) == 4  # the second night only (the failed run started today)
+
+
+def test_compare_view_puts_runs_side_by_side_with_differences(seeded_store, monkeypatch):
+    at = _page(_app(seeded_store, monkeypatch), "compare")
+    table = at.dataframe[0].value
+    newest = "nightly-quick-e5-small-mlqa-r-20261124T013000Z"
+    assert [c for c in table.columns if c.startswith("Δ ")] == [f"Δ {newest}/{s}" for s in ("mono", "cross", "hybrid")]
+    row = table[(table["setting"] == "Mul") & (table["metric"] == "map")].iloc[0]
+    assert row[f"Δ {newest}/hybrid"] == pytest.approx(row[f"{newest}/hybrid"] - row[f"{newest}/reference"])
+    assert set(table["setting"]) == {"Mo", "Cr", "Mul"}
+    assert len(at.get("vega_lite_chart")) == 1 and "Download comparison.csv" in _downloads(at)
+
+
+def test_pairs_view_draws_the_heatmap_and_the_difference_with_significance(seeded_store, monkeypatch):
+    at = _page(_app(seeded_store, monkeypatch), "pairs")
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+    assert "(* significant)" in charts[1].proto.spec
+    assert {"Download pairs.csv", "Download pairs-difference.csv"} <= set(_downloads(at))
+
+
+def test_bias_view_shows_rank_distance_per_language_and_overall(seeded_store, monkeypatch):
+    at = _page(_app(seeded_store, monkeypatch), "bias")
+    table = at.dataframe[0].value
+    assert list(table.index) == ["de", "en", "th", "all"]
+    assert table.loc["all"].iloc[0] == pytest.approx(table.iloc[:3, 0].mean())
+    assert any(c.startswith("Δ ") for c in table.columns)
+
+
+def test_seen_unseen_view_splits_languages_and_tests_the_differences(seeded_store, monkeypatch):
+    at = _page(_app(seeded_store, monkeypatch), "seen_unseen")
+    assert "Unseen: th" in at.caption[0].value
+    table = at.dataframe[0].value
+    assert set(table["languages"]) == {"all", "seen", "unseen"} and len(table) == 12
+    tests = at.dataframe[2].value
+    assert set(tests["languages"]) == {"seen", "unseen"} and tests["p_adjusted"].between(0, 1).all()
+
+
+def test_significance_view_tests_per_language_pair_and_overall(seeded_store, monkeypatch):
+    at = _page(_app(seeded_store, monkeypatch), "significance")
+    table = at.dataframe[0].value
+    assert set(table["setting"]) == {"mono", "cross", "multi"} and len(table) == 9
+    assert (table["p_adjusted"] >= table["p"]).all()
+    at.radio(key="sig-level").set_value("pair").run()
+    assert len(at.dataframe[0].value) == 3 + 6 + 3 and len(at.get("vega_lite_chart")) == 1
+    at.radio(key="sig-level").set_value("overall").run()
+    at.radio(key="sig-correction").set_value("bh").run()
+    assert len(at.dataframe[0].value) == 3 and "Benjamini-Hochberg" in at.caption[0].value
+    at.selectbox(key="sig-b").set_value(at.selectbox(key="sig-a").value).run()
+    assert "two different runs" in at.info[0].value
+
+
+def test_missing_and_empty_stores_give_a_message(tmp_path, monkeypatch):
+    missing = f"duckdb:///{tmp_path / 'nothing.duckdb'}"
+    for view in ("runs", "compare", "pairs", "bias", "seen_unseen", "significance"):
+        at = _app(missing, monkeypatch)
+        if view != "runs":
+            at = _page(at, view)
+        assert not at.exception and "No store at" in at.info[0].value
+    assert not (tmp_path / "nothing.duckdb").exists()  # reading never creates a store
+
+    import duckdb
+
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
+    at = _page(_app(f"duckdb:///{tmp_path / 'empty.duckdb'}", monkeypatch), "compare")
+    assert "is empty" in at.info[0].value
+
+
+def test_a_store_locked_by_a_writer_gives_a_message(seeded_store, tmp_path, monkeypatch):
+    path = seeded_store.removeprefix("duckdb:///")
+    writer = subprocess.Popen([sys.executable, "-c", f"import duckdb, time\ncon = duckdb.connect({path!r})\n"
+                               "print('locked', flush=True)\ntime.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "locked"
+        st.cache_data.clear()  # what earlier tests read of this store would still be served
+        at = _app(seeded_store, monkeypatch)
+        assert not at.exception and "being written" in at.info[0].value
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.real
+def test_every_view_renders_in_a_real_browser(seeded_store, tmp_path):
+    """Streamlit served on loopback, Chromium headless: each view's own text in the DOM and a
+    screenshot with something drawn on it."""
+    from dashboard.snapshot import Browser
+
+    port = _free_port()
+    env = {**os.environ, "HYBRID_EVAL_DB_URL": seeded_store}
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
+                               "--server.address", "127.0.0.1", "--server.port", str(port),
+                               "--browser.gatherUsageStats", "false"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        views = {"runs": ("/", "Scheduled evaluations over time"), "compare": ("/compare", "Download comparison.csv"),
+                 "pairs": ("/pairs", "Difference between two runs"), "bias": ("/bias", "Multilingual mAP per query language"),
+                 "seen-unseen": ("/seen-unseen", "minus each other run"), "significance": ("/significance", "Significant rows")}
+        with Browser() as browser:
+            for name, (path, expected) in views.items():
+                shot = browser.snapshot(base + path, expected, timeout=120)
+                assert "Traceback" not in shot.text and "Error" not in shot.text.split("\n")[0]
+                assert shot.png[:8] == b"\x89PNG\r\n\x1a\n" and len(shot.png) > 40_000, name
+                (tmp_path / f"{name}.png").write_bytes(shot.png)
+        assert queries.row_counts(make_engine(seeded_store, read_only=True))["runs"] == 9  # nothing written
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
