@@ -8,9 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from hybridcore.comparison import SETTING_LABELS
+from hybridcore.comparison import SETTING_LABELS, STRATEGY_ORDER
 
-STRATEGY_ORDER = {"reference": 0, "mono": 1, "cross": 2, "hybrid": 3}
 METRIC_LABELS = {"map": "mAP", "recall@1": "R@1", "recall@10": "R@10", "ndcg@10": "nDCG@10", "mrr@10": "MRR@10",
                  "rank_distance": "rank distance"}
 
@@ -65,17 +64,48 @@ def default_treatment(chosen: list[str], runs: pd.DataFrame) -> str:
     return next((r for r in chosen if strategies.get(r) == "hybrid"), chosen[-1])
 
 
-def labels(runs: pd.DataFrame) -> dict[int, str]:
-    return dict(zip(runs["id"].tolist(), runs["name"].tolist()))
+def short_labels(names: list[str]) -> dict[str, str]:
+    """Run names as tables show them: only the strategy when the runs share one experiment."""
+    experiments = {name.rpartition("/")[0] for name in names}
+    strategies = {name.rpartition("/")[2] for name in names}
+    if len(experiments) == 1 and len(strategies) == len(names):
+        return {name: name.rpartition("/")[2] for name in names}
+    return {name: name for name in names}
+
+
+def experiment_caption(names: list[str]) -> str:
+    """Which experiment the short labels belong to, if they are short."""
+    experiments = {name.rpartition("/")[0] for name in names}
+    return f"Runs of experiment `{experiments.pop()}`. " if len(experiments) == 1 and len(names) > 1 else ""
+
+
+def labels(runs: pd.DataFrame, names: list[str] | None = None) -> dict[int, str]:
+    """Run id -> label: the run's name, or its short label among ``names``."""
+    if names is None:
+        return dict(zip(runs["id"].tolist(), runs["name"].tolist()))
+    short = short_labels(names)
+    chosen = runs[runs["name"].isin(names)]
+    return {i: short[n] for i, n in zip(chosen["id"].tolist(), chosen["name"].tolist())}
 
 
 def run_figures(runs: pd.DataFrame, chosen: list[str]) -> pd.DataFrame:
-    ids = runs.loc[runs["name"].isin(chosen), "id"].tolist()
-    figures = data.figures(tuple(ids), labels(runs))
+    """The chosen runs' figures, ``run`` holding their short labels."""
+    mapping = labels(runs, chosen)
+    figures = data.figures(tuple(mapping), mapping)
     if figures.empty:
         st.info("The chosen runs have no stored figures.")
         st.stop()
     return figures
+
+
+def run_scores(runs: pd.DataFrame, chosen: list[str], dataset: str, metric: str,
+               only: list[str] | None = None) -> pd.DataFrame:
+    """Per-query scores of the chosen runs (or of ``only`` these among them), labelled like ``run_figures``."""
+    mapping = labels(runs, chosen)
+    if only is not None:
+        keep = set(runs.loc[runs["name"].isin(only), "id"])
+        mapping = {i: label for i, label in mapping.items() if i in keep}
+    return data.scores(tuple(mapping), mapping, dataset, metric)
 
 
 def pick_dataset(figures: pd.DataFrame, key: str) -> str:

@@ -184,15 +184,17 @@ def experiment(
     beir_sets: Annotated[list[str], typer.Option("--beir", help="BEIR-format folder to evaluate too (repeatable).")] = [],
     strategies: Annotated[list[str], typer.Option("--strategy", help="Batch strategy (repeatable).")] = ["mono", "cross", "hybrid"],
     alpha: Annotated[float, typer.Option(help="hybrid: probability of a monolingual batch.")] = 0.5,
+    steps: Annotated[Optional[int], typer.Option(help="Training steps (default: the profile's).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Pairs per batch (default: the profile's).")] = None,
     seed: Annotated[int, typer.Option()] = 42,
-    name: Annotated[Optional[str], typer.Option("--experiment", help="Experiment name (default: profile, model, data, time).")] = None,
+    name: Annotated[Optional[str], typer.Option("--experiment", help="Experiment name (default: origin, profile, model, data, time).")] = None,
 ) -> None:
     """Run the hybrid-eval flow here, in process: reference + one model per strategy, stored and summarised."""
     from flows.hybrid_eval import hybrid_eval
 
     started = time.perf_counter()
     out = hybrid_eval(model=model, train_set=train_data, eval_sets=eval_sets, beir_sets=beir_sets, strategies=strategies,
-                      alpha=alpha, seed=seed, profile=profile, experiment=name)
+                      alpha=alpha, steps=steps, batch_size=batch_size, seed=seed, profile=profile, experiment=name)
     typer.echo(f"\nexperiment {out['experiment']} ({time.perf_counter() - started:.0f} s)\n{out['summary']}")
     typer.echo("\nopen the dashboard: make dashboard  (or: streamlit run dashboard/app.py)")
 

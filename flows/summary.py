@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from db import queries
 from db.session import make_engine
+from hybridcore.comparison import STRATEGY_ORDER
 from hybridcore.report import seen_unseen_table
 
 
 def experiment_summary(experiment: str, db_url: str | None = None) -> str:
     """Each run of the experiment: Mo / Cr / Mul mAP and rank distance, seen vs unseen."""
     engine = make_engine(db_url)
-    runs = queries.runs(engine, experiment=experiment).sort_values("id")
+    runs = queries.runs(engine, experiment=experiment)
+    runs = runs.sort_values("strategy", key=lambda s: s.map(STRATEGY_ORDER).fillna(len(STRATEGY_ORDER)), kind="stable")
     if runs.empty:
         return f"no runs stored for {experiment}"
     figures = queries.metrics(engine, runs["id"].tolist())

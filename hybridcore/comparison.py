@@ -17,6 +17,7 @@ from hybridcore.significance import benjamini_hochberg, holm, paired_randomizati
 
 SETTING_LABELS = {"mono": "Mo", "cross": "Cr", "multi": "Mul", "beir": "BEIR"}
 SETTING_ORDER = list(SETTING_LABELS)
+STRATEGY_ORDER = {"reference": 0, "mono": 1, "cross": 2, "hybrid": 3}
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
 HEADLINE = [("mono", "map"), ("cross", "map"), ("multi", "map"), ("multi", "rank_distance")]
 

@@ -51,12 +51,18 @@ def test_the_slot_count_is_a_setting(monkeypatch):
         compute.slot_count()
 
 
-def test_a_waiter_is_told_and_gets_the_slot_when_another_process_lets_go():
+def _holder(seconds: float) -> subprocess.Popen:
+    """Another process holding the slot for ``seconds``, once it has it."""
     holder = subprocess.Popen([sys.executable, "-c",
                                "import time\nfrom hybridcore.compute import compute_slot\n"
-                               "with compute_slot():\n    print('held', flush=True)\n    time.sleep(1.0)\n"],
+                               f"with compute_slot():\n    print('held', flush=True)\n    time.sleep({seconds})\n"],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_waiter_is_told_and_gets_the_slot_when_another_process_lets_go():
+    holder = _holder(1.0)
     told = []
     with compute_slot(on_wait=lambda: told.append(True)) as waited:
         assert told == [True] and waited > 0.3
@@ -64,11 +70,7 @@ def test_a_waiter_is_told_and_gets_the_slot_when_another_process_lets_go():
 
 
 def test_a_killed_holder_frees_its_slot():
-    holder = subprocess.Popen([sys.executable, "-c",
-                               "import time\nfrom hybridcore.compute import compute_slot\n"
-                               "with compute_slot():\n    print('held', flush=True)\n    time.sleep(60)\n"],
-                              stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
+    holder = _holder(60)
     holder.kill()
     holder.wait(timeout=10)
     with compute_slot() as waited:

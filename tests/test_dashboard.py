@@ -104,11 +104,18 @@ def test_compare_view_puts_runs_side_by_side_with_differences(seeded_store, monk
     at = _page(_app(seeded_store, monkeypatch), "compare")
     table = at.dataframe[0].value
     newest = "nightly-quick-e5-small-mlqa-r-20261124T013000Z"
-    assert [c for c in table.columns if c.startswith("Δ ")] == [f"Δ {newest}/{s}" for s in ("mono", "cross", "hybrid")]
+    assert f"experiment `{newest}`" in at.caption[0].value  # runs of one experiment are labelled by strategy
+    assert [c for c in table.columns if c.startswith("Δ ")] == ["Δ mono", "Δ cross", "Δ hybrid"]
     row = table[(table["setting"] == "Mul") & (table["metric"] == "map")].iloc[0]
-    assert row[f"Δ {newest}/hybrid"] == pytest.approx(row[f"{newest}/hybrid"] - row[f"{newest}/reference"])
+    assert row["Δ hybrid"] == pytest.approx(row["hybrid"] - row["reference"])
     assert set(table["setting"]) == {"Mo", "Cr", "Mul"}
     assert len(at.get("vega_lite_chart")) == 1 and "Download comparison.csv" in _downloads(at)
+
+    # two nights' hybrid runs against the first night's reference: full names
+    first = "nightly-quick-e5-small-mlqa-r-20261123T013000Z"
+    at.multiselect(key="compare-runs").set_value([f"{first}/reference", f"{first}/hybrid", f"{newest}/hybrid"]).run()
+    table = at.dataframe[0].value
+    assert [c for c in table.columns if c.startswith("Δ ")] == [f"Δ {first}/hybrid", f"Δ {newest}/hybrid"]
 
 
 def test_pairs_view_draws_the_heatmap_and_the_difference_with_significance(seeded_store, monkeypatch):

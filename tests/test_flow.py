@@ -61,3 +61,17 @@ def test_a_failed_rerun_is_marked_and_keeps_earlier_results(prefect_server, tiny
     runs = queries.runs(engine, experiment="t2").set_index("strategy")
     assert runs.loc["reference", "status"] == "failed" and "unknown corpus id 'd9'" in runs.loc["reference", "error"]
     assert queries.row_counts(engine) == before  # what was stored is intact
+
+
+def test_the_experiment_command_runs_the_flow_and_prints_the_summary(prefect_server, tiny_model, shared_data):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["experiment", "--model", str(tiny_model), "--strategy", "hybrid", "--steps", "2",
+                                      "--batch-size", "4"])
+    assert result.exit_code == 0, result.output
+    assert "experiment local-quick-" in result.output  # not a deployment's run
+    summary = result.output.split("seen in training: ar,de,en,es,hi,vi,zh)")[1]
+    assert "reference" in summary and "hybrid" in summary and "unseen" in summary
+    assert "make dashboard" in result.output

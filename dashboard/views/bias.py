@@ -1,12 +1,13 @@
-"""Language bias: how far each query language's relevant candidates sit from where they would
-rank without a language preference (rank distance, LAReQA's Mul setting)."""
+"""Language bias: how far apart a query's answers in different languages rank in the pooled
+multilingual set (rank distance, LAReQA's Mul setting)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from dashboard import charts
-from dashboard.widgets import completed_runs, default_baseline, download, pick_dataset, pick_one, pick_runs, run_figures, show
+from dashboard.widgets import (completed_runs, default_baseline, download, experiment_caption, pick_dataset, pick_one,
+                               pick_runs, run_figures, short_labels, show)
 from hybridcore.comparison import per_language, with_differences
 
 
@@ -20,10 +21,12 @@ def render() -> None:
     if not ((figures["dataset"] == dataset) & (figures["metric"] == "rank_distance")).any():
         st.info(f"{dataset} has no multilingual (Mul) setting, so no rank distance.")
         return
-    st.caption("Rank distance: for each query, the mean rank of its relevant candidates in the pool of all languages "
-               "minus the best mean rank they could have; 0 means no language bias, lower is better. "
-               "`all` is the mean over query languages.")
-    distance = per_language(figures, chosen, dataset, "multi", "rank_distance")
+    st.caption(experiment_caption(chosen) + "Rank distance (LAReQA): for each query, in the pool of all languages' candidates, the rank of its "
+               "lowest-ranked answer minus that of its highest-ranked one (one answer per language). Small means the "
+               "answers in every language sit together; lower is better. `all` is the mean over query languages.")
+    short = short_labels(chosen)
+    names, baseline = [short[c] for c in chosen], short[baseline]
+    distance = per_language(figures, names, dataset, "multi", "rank_distance")
     table = with_differences(distance, baseline)
     st.dataframe(table.style.format(precision=1), width="stretch")
     download(table, "rank-distance", index=True)
@@ -32,7 +35,7 @@ def render() -> None:
                     width="stretch")
 
     st.header("Multilingual mAP per query language")
-    mul = with_differences(per_language(figures, chosen, dataset, "multi", "map"), baseline)
+    mul = with_differences(per_language(figures, names, dataset, "multi", "map"), baseline)
     st.dataframe(mul.style.format(precision=4), width="stretch")
     download(mul, "multilingual-map", index=True)
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, download, pick_dataset, pick_one,
-                               pick_runs, run_figures, show)
+                               pick_runs, run_figures, short_labels, show, experiment_caption)
 from hybridcore.comparison import macro, side_by_side
 
 DEFAULT_METRICS = ["map", "recall@1", "recall@10", "ndcg@10", "rank_distance"]
@@ -36,8 +36,9 @@ def render() -> None:
     available = list(dict.fromkeys(figures["metric"]))
     metrics = st.multiselect("Metrics", available, default=[m for m in DEFAULT_METRICS if m in available],
                              format_func=lambda m: METRIC_LABELS.get(m, m), key="compare-metrics")
-    table = side_by_side(figures, chosen, baseline, metrics)
-    st.caption(f"Macro averages over each setting's groups on {dataset}: Mo = X→X per language, Cr = X→Y per "
+    short = short_labels(chosen)
+    table = side_by_side(figures, [short[c] for c in chosen], short[baseline], metrics)
+    st.caption(f"{experiment_caption(chosen)}Macro averages over each setting's groups on {dataset}: Mo = X→X per language, Cr = X→Y per "
                "language pair, Mul = one query language against the candidates of all languages. "
                "For rank distance lower is better.")
     deltas = [c for c in table.columns if str(c).startswith("Δ ")]

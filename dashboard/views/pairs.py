@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data
-from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, default_treatment, download, labels,
-                               pick_dataset, pick_one, pick_runs, run_figures, show)
+from dashboard import charts
+from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, default_treatment, download,
+                               experiment_caption, pick_dataset, pick_one, pick_runs, run_figures, run_scores,
+                               short_labels, show)
 from hybridcore.comparison import paired_tests, pair_matrix
 
 
@@ -16,6 +17,7 @@ def render() -> None:
     chosen = pick_runs(runs, key="pairs-runs")
     figures = run_figures(runs, chosen)
     dataset = pick_dataset(figures, "pairs-dataset")
+    figures = figures[figures["dataset"] == dataset]
     pair_metrics = sorted(set(figures.loc[figures["setting"] == "cross", "metric"]))
     if not pair_metrics:
         st.info(f"{dataset} has no cross-lingual groups (BEIR-format sets have one language pair each).")
@@ -24,10 +26,11 @@ def render() -> None:
                                   format_func=lambda m: METRIC_LABELS.get(m, m), key="pairs-metric")
     run = pick_one("Heatmap of run", chosen, default_treatment(chosen, runs), "pairs-run")
     label = METRIC_LABELS.get(metric, metric)
-    matrix = pair_matrix(figures, run, dataset, metric)
-    st.caption(f"{label} of every query-language × candidate-language group of {dataset}: the diagonal is "
+    short = short_labels(chosen)
+    matrix = pair_matrix(figures, short[run], dataset, metric)
+    st.caption(f"{experiment_caption(chosen)}{label} of every query-language × candidate-language group of {dataset}: the diagonal is "
                "monolingual (X→X), the rest cross-lingual (X→Y).")
-    st.altair_chart(charts.heatmap(matrix, f"{run}: {label}", value_title=label))
+    st.altair_chart(charts.heatmap(matrix, f"{short[run]}: {label}", value_title=label))
     download(matrix, "pairs", index=True)
 
     if len(chosen) < 2:
@@ -36,16 +39,15 @@ def render() -> None:
     st.header("Difference between two runs")
     others = [r for r in chosen if r != run]
     baseline = pick_one("Minus run", others, default_baseline(others, runs), "pairs-baseline")
-    difference = matrix - pair_matrix(figures, baseline, dataset, metric)
+    difference = matrix - pair_matrix(figures, short[baseline], dataset, metric)
     marks = None
     if st.toggle("Mark significant cells (paired randomisation test per pair, Holm-corrected, p < 0.05)",
                  value=True, key="pairs-significance"):
-        ids = tuple(runs.loc[runs["name"].isin([run, baseline]), "id"].tolist())
-        scores = data.scores(ids, labels(runs), dataset, metric)
+        scores = run_scores(runs, chosen, dataset, metric, only=[run, baseline])
         scores = scores[scores["setting"].isin(["mono", "cross"])]
         scores = scores.assign(candidate_lang=scores["candidate_lang"].where(scores["setting"] == "cross", scores["query_lang"]))
-        marks = paired_tests(scores, baseline, run, level="pair")
-    st.altair_chart(charts.heatmap(difference, f"{run} − {baseline}: {label}" + (" (* significant)" if marks is not None else ""),
+        marks = paired_tests(scores, short[baseline], short[run], level="pair")
+    st.altair_chart(charts.heatmap(difference, f"{short[run]} − {short[baseline]}: {label}" + (" (* significant)" if marks is not None else ""),
                                    diverging=True, marks=marks, value_title=f"Δ {label}"))
     download(difference, "pairs-difference", index=True)
 

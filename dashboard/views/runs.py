@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
-from dashboard.widgets import STRATEGY_ORDER, download, labels, metric_label, show
-from hybridcore.comparison import HEADLINE, macro
+from dashboard.widgets import download, labels, metric_label, show
+from hybridcore.comparison import HEADLINE, STRATEGY_ORDER, macro
 
 COLUMNS = ["id", "name", "experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "status", "started_at",
            "duration_s", "seed", "code_version", "error"]
@@ -30,6 +30,9 @@ def headline(runs: pd.DataFrame) -> pd.DataFrame:
 
 def filtered_runs() -> pd.DataFrame:
     everything = data.runs()
+    if everything.empty:
+        st.info("The store has no runs yet. Run `make run`, or start the workers and a deployment (see the README).")
+        st.stop()
     first = everything["started_at"].min().date()
     last = everything["started_at"].max().date()
     cols = st.columns(6)

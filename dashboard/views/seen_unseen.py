@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data
-from dashboard.widgets import (completed_runs, default_treatment, download, labels, pick_dataset, pick_one, pick_runs,
-                               run_figures, show)
+from dashboard import charts
+from dashboard.widgets import (completed_runs, default_treatment, download, experiment_caption, pick_dataset, pick_one,
+                               pick_runs, run_figures, run_scores, short_labels, show)
 from hybridcore.comparison import SETTING_LABELS, paired_tests, seen_unseen, seen_unseen_differences
 
 
@@ -24,9 +24,11 @@ def render() -> None:
         st.info("The chosen runs record no training languages, so nothing counts as seen.")
         return
     languages = sorted(set(figures.loc[figures["dataset"] == dataset, "query_lang"]))
-    st.caption(f"Seen in training: {', '.join(sorted(seen))}. Unseen: {', '.join(l for l in languages if l not in seen) or 'none'}. "
+    st.caption(f"{experiment_caption(chosen)}Seen in training: {', '.join(sorted(seen))}. Unseen: {', '.join(l for l in languages if l not in seen) or 'none'}. "
                "A group counts by its query language; each language's mean counts once.")
-    table = seen_unseen(figures, chosen, dataset, seen)
+    short = short_labels(chosen)
+    names, treatment = [short[c] for c in chosen], short[treatment]
+    table = seen_unseen(figures, names, dataset, seen)
     st.dataframe(table.style.format(precision=4), hide_index=True, width="stretch")
     download(table, "seen-unseen", index=False)
 
@@ -36,10 +38,9 @@ def render() -> None:
     download(differences, "seen-unseen-differences", index=False)
     if st.toggle("Test the differences (paired randomisation test on per-query mAP, seen and unseen query languages "
                  "apart, Holm-corrected within each comparison)", value=True, key="seen-significance"):
-        ids = tuple(runs.loc[runs["name"].isin(chosen), "id"].tolist())
-        scores = data.scores(ids, labels(runs), dataset, "map")
+        scores = run_scores(runs, chosen, dataset, "map")
         tests = pd.concat([paired_tests(scores, other, treatment, level="seen", seen=seen).assign(comparison=f"{treatment} - {other}")
-                           for other in chosen if other != treatment], ignore_index=True)
+                           for other in names if other != treatment], ignore_index=True)
         tests = tests[["comparison", *[c for c in tests.columns if c != "comparison"]]]
         tests["setting"] = tests["setting"].map(lambda s: SETTING_LABELS.get(s, s))
         st.dataframe(tests.assign(significant=tests["significant"].map({True: "✱ yes", False: ""})).style.format(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data
-from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, default_treatment, download, labels,
-                               pick_dataset, run_figures, show)
+from dashboard import charts
+from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, default_treatment, download,
+                               pick_dataset, run_figures, run_scores, short_labels, show)
 from hybridcore.comparison import paired_tests
 
 LEVELS = {"overall": "overall (per setting)", "seen": "seen vs unseen query languages", "language": "per query language",
@@ -40,11 +40,11 @@ def render() -> None:
     alpha = st.sidebar.select_slider("Significance level", [0.01, 0.05, 0.1], value=0.05, key="sig-alpha")
     permutations = st.sidebar.select_slider("Permutations", [2_000, 10_000, 50_000], value=10_000, key="sig-permutations")
 
-    ids = tuple(runs.loc[runs["name"].isin([a, b]), "id"].tolist())
-    scores = data.scores(ids, labels(runs), dataset, metric)
+    scores = run_scores(runs, [a, b], dataset, metric)
     pair = runs[runs["name"].isin([a, b])]
     seen = frozenset(lang for value in pair["seen_languages"].dropna() for lang in value.split(",") if lang)
-    table = tests(scores, a, b, level, correction, permutations, alpha, seen)
+    short = short_labels([a, b])
+    table = tests(scores, short[a], short[b], level, correction, permutations, alpha, seen)
     label = METRIC_LABELS.get(metric, metric)
     st.caption(f"Paired randomisation (sign-flip permutation) test of mean {label}(B) − {label}(A) over the queries both runs "
                f"scored, two-sided, {permutations:,} permutations; effect size Cohen's d for paired samples; p-values "
