@@ -25,7 +25,7 @@ run: $(STAMP)
 	$(BIN)/hybrid-eval experiment --profile quick
 
 dashboard: $(STAMP)
-	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.address 127.0.0.1 --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false
+	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.address 127.0.0.1 --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false --client.toolbarMode minimal
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -11,8 +11,8 @@ from dashboard import charts, data
 from dashboard.widgets import download, labels, metric_label, show
 from hybridcore.comparison import HEADLINE, STRATEGY_ORDER, macro
 
-COLUMNS = ["id", "name", "experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "status", "started_at",
-           "duration_s", "seed", "code_version", "error"]
+LEADING = ["id", "name", "strategy", "status"]
+TRAILING = ["experiment", "alpha", "model", "train_set", "eval_sets", "started_at", "duration_s", "seed", "code_version", "error"]
 
 
 def headline(runs: pd.DataFrame) -> pd.DataFrame:
@@ -58,7 +58,8 @@ def render() -> None:
     st.title("Runs")
     runs = filtered_runs()
     st.caption(f"{len(runs)} runs. Each is one model (the untrained reference or one batch strategy) evaluated zero-shot.")
-    table = runs[COLUMNS].merge(headline(runs), on="name", how="left") if not runs.empty else runs[COLUMNS]
+    # the figures next to the names; provenance after them
+    table = runs[LEADING].merge(headline(runs), on="name", how="left").merge(runs[["name", *TRAILING]], on="name")
     st.dataframe(table, hide_index=True, width="stretch")
     download(table, "runs", index=False)
 
@@ -77,9 +78,11 @@ def render() -> None:
         sorted(set(zip(figures["setting"], figures["metric"])))
     setting, metric = right.selectbox("Figure", options, format_func=lambda o: metric_label(*o), key="series-figure")
     points = figures[(figures["dataset"] == dataset) & (figures["setting"] == setting) & (figures["metric"] == metric)]
-    points = points.merge(series[["name", "experiment", "strategy", "started_at"]], left_on="run", right_on="name")
-    points = points.sort_values("started_at")[["started_at", "experiment", "strategy", "value"]]
-    st.altair_chart(charts.time_series(points, "started_at", "value", "strategy", metric_label(setting, metric)),
+    # one x per experiment (its first start), so a night's strategies line up
+    series = series.assign(experiment_start=series.groupby("experiment")["started_at"].transform("min"))
+    points = points.merge(series[["name", "experiment", "strategy", "experiment_start"]], left_on="run", right_on="name")
+    points = points.sort_values(["experiment_start", "strategy"])[["experiment_start", "experiment", "strategy", "value"]]
+    st.altair_chart(charts.time_series(points, "experiment_start", "value", "strategy", metric_label(setting, metric)),
                     width="stretch")
     st.dataframe(points, hide_index=True, width="stretch")
     download(points, "series", index=False)
