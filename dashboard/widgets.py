@@ -9,9 +9,7 @@ import streamlit as st
 
 from dashboard import data
 from hybridcore.comparison import SETTING_LABELS, STRATEGY_ORDER
-
-METRIC_LABELS = {"map": "mAP", "recall@1": "R@1", "recall@10": "R@10", "ndcg@10": "nDCG@10", "mrr@10": "MRR@10",
-                 "rank_distance": "rank distance"}
+from hybridcore.report import METRIC_LABELS
 
 
 def show(view: Callable[[], None]) -> None:

@@ -83,7 +83,7 @@ def test_runs_view_lists_and_filters_runs_and_shows_the_nightly_series(seeded_st
     assert not at.exception and at.title[0].value == "Runs"
     table = at.dataframe[0].value
     assert len(table) == 9 and set(table["status"]) == {"completed", "failed"}
-    assert {"Mo mAP", "Cr mAP", "Mul mAP", "Mul rank distance"} <= set(table.columns)
+    assert {"Mo mAP", "Cr mAP", "Mul mAP", "Mul rank dist"} <= set(table.columns)
     hybrid = table[table["name"] == "nightly-quick-e5-small-mlqa-r-20261124T013000Z/hybrid"].iloc[0]
     assert 0 < hybrid["Mul mAP"] < 1
     series = at.dataframe[1].value
