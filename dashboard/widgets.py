@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from hybridcore.comparison import SETTING_LABELS, STRATEGY_ORDER
+from hybridcore.comparison import SETTING_LABELS, strategy_rank
 from hybridcore.report import METRIC_LABELS
 
 
@@ -34,7 +34,7 @@ def completed_runs() -> pd.DataFrame:
 def latest_experiment(runs: pd.DataFrame) -> list[str]:
     """Names of the newest experiment's runs, reference first."""
     newest = runs[runs["experiment"] == runs["experiment"].iloc[0]]
-    return newest.sort_values("strategy", key=lambda s: s.map(STRATEGY_ORDER).fillna(9))["name"].tolist()
+    return newest.sort_values("strategy", key=lambda s: s.map(strategy_rank), kind="stable")["name"].tolist()
 
 
 def pick_runs(runs: pd.DataFrame, key: str, label: str = "Runs") -> list[str]:
@@ -112,6 +112,14 @@ def pick_dataset(figures: pd.DataFrame, key: str) -> str:
 
 def metric_label(setting: str, metric: str) -> str:
     return f"{SETTING_LABELS.get(setting, setting)} {METRIC_LABELS.get(metric, metric)}"
+
+
+def show_tests(table: pd.DataFrame) -> None:
+    """A table of paired tests, significant rows marked."""
+    shown = table.assign(significant=table["significant"].map({True: "✱ yes", False: ""}))
+    st.dataframe(shown.style.format({"mean_a": "{:.4f}", "mean_b": "{:.4f}", "delta": "{:+.4f}", "cohens_d": "{:+.3f}",
+                                     "p": "{:.4g}", "p_adjusted": "{:.4g}"}),
+                 hide_index=True, width="stretch")
 
 
 def download(frame: pd.DataFrame, name: str, index: bool = True) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from db import queries
 from db.session import make_engine
-from hybridcore.comparison import STRATEGY_ORDER
+from hybridcore.comparison import seen_languages, strategy_rank
 from hybridcore.report import seen_unseen_table
 
 
@@ -12,12 +12,12 @@ def experiment_summary(experiment: str, db_url: str | None = None) -> str:
     """Each run of the experiment: Mo / Cr / Mul mAP and rank distance, seen vs unseen."""
     engine = make_engine(db_url)
     runs = queries.runs(engine, experiment=experiment)
-    runs = runs.sort_values("strategy", key=lambda s: s.map(STRATEGY_ORDER).fillna(len(STRATEGY_ORDER)), kind="stable")
+    runs = runs.sort_values("strategy", key=lambda s: s.map(strategy_rank), kind="stable")
     if runs.empty:
         return f"no runs stored for {experiment}"
     figures = queries.metrics(engine, runs["id"].tolist())
     figures["run"] = figures["run_id"].map(dict(zip(runs["id"], runs["strategy"])))
-    seen = {lang for value in runs["seen_languages"].dropna() for lang in value.split(",") if lang}
+    seen = seen_languages(runs["seen_languages"])
     tables = [f"{dataset} (seen in training: {','.join(sorted(seen)) or '-'})\n"
               f"{seen_unseen_table(figures, runs['strategy'].tolist(), dataset, seen)}"
               for dataset in figures["dataset"].unique()]

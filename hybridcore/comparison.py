@@ -8,7 +8,7 @@ query language against the candidates of all languages), and ``beir`` for BEIR-f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,9 +17,19 @@ from hybridcore.significance import benjamini_hochberg, holm, paired_randomizati
 
 SETTING_LABELS = {"mono": "Mo", "cross": "Cr", "multi": "Mul", "beir": "BEIR"}
 SETTING_ORDER = list(SETTING_LABELS)
-STRATEGY_ORDER = {"reference": 0, "mono": 1, "cross": 2, "hybrid": 3}
+STRATEGY_ORDER = ("reference", "mono", "cross", "hybrid")
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
 HEADLINE = [("mono", "map"), ("cross", "map"), ("multi", "map"), ("multi", "rank_distance")]
+
+
+def strategy_rank(strategy: str) -> int:
+    """Where a strategy goes in tables: the reference first, then mono, cross, hybrid, others last."""
+    return STRATEGY_ORDER.index(strategy) if strategy in STRATEGY_ORDER else len(STRATEGY_ORDER)
+
+
+def seen_languages(recorded: Iterable[str | None]) -> set[str]:
+    """The union of runs' training languages, as the store records them (comma-separated)."""
+    return {lang for value in recorded if value for lang in value.split(",") if lang}
 
 
 def figures_from_results(records: dict[str, dict]) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.widgets import download, labels, metric_label, show
-from hybridcore.comparison import HEADLINE, STRATEGY_ORDER, macro
+from hybridcore.comparison import HEADLINE, macro, strategy_rank
 
 LEADING = ["id", "name", "strategy", "status"]
 TRAILING = ["experiment", "alpha", "model", "train_set", "eval_sets", "started_at", "duration_s", "seed", "code_version", "error"]
@@ -38,7 +38,7 @@ def filtered_runs() -> pd.DataFrame:
     cols = st.columns(6)
     choices = {}
     for col, field in zip(cols, ["model", "train_set", "strategy", "status"]):
-        options = sorted(everything[field].dropna().unique(), key=lambda v: (STRATEGY_ORDER.get(v, 9), v))
+        options = sorted(everything[field].dropna().unique(), key=lambda v: (strategy_rank(v), v))
         choices[field] = col.multiselect(field.replace("_", " "), options, key=f"runs-{field}")
     eval_sets = sorted({s for value in everything["eval_sets"].dropna() for s in value.split(",")})
     chosen_sets = cols[4].multiselect("evaluation set", eval_sets, key="runs-eval-set")

@@ -7,8 +7,8 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.widgets import (completed_runs, default_treatment, download, experiment_caption, pick_dataset, pick_one,
-                               pick_runs, run_figures, run_scores, short_labels, show)
-from hybridcore.comparison import SETTING_LABELS, paired_tests, seen_unseen, seen_unseen_differences
+                               pick_runs, run_figures, run_scores, short_labels, show, show_tests)
+from hybridcore.comparison import SETTING_LABELS, paired_tests, seen_languages, seen_unseen, seen_unseen_differences
 
 
 def render() -> None:
@@ -18,8 +18,7 @@ def render() -> None:
     treatment = pick_one("Compare this run with each other", chosen, default_treatment(chosen, runs), "seen-treatment")
     figures = run_figures(runs, chosen)
     dataset = pick_dataset(figures, "seen-dataset")
-    chosen_runs = runs[runs["name"].isin(chosen)]
-    seen = {lang for value in chosen_runs["seen_languages"].dropna() for lang in value.split(",") if lang}
+    seen = seen_languages(runs.loc[runs["name"].isin(chosen), "seen_languages"])
     if not seen:
         st.info("The chosen runs record no training languages, so nothing counts as seen.")
         return
@@ -43,9 +42,7 @@ def render() -> None:
                            for other in names if other != treatment], ignore_index=True)
         tests = tests[["comparison", *[c for c in tests.columns if c != "comparison"]]]
         tests["setting"] = tests["setting"].map(lambda s: SETTING_LABELS.get(s, s))
-        st.dataframe(tests.assign(significant=tests["significant"].map({True: "✱ yes", False: ""})).style.format(
-            {"mean_a": "{:.4f}", "mean_b": "{:.4f}", "delta": "{:+.4f}", "cohens_d": "{:+.3f}", "p": "{:.4g}",
-             "p_adjusted": "{:.4g}"}), hide_index=True, width="stretch")
+        show_tests(tests)
         download(tests, "seen-unseen-significance", index=False)
     if "Mul map" in table.columns:
         long = table[table["languages"] != "all"][["run", "languages", "Mul map"]]

@@ -7,8 +7,8 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, default_treatment, download,
-                               pick_dataset, run_figures, run_scores, short_labels, show)
-from hybridcore.comparison import paired_tests
+                               pick_dataset, run_figures, run_scores, short_labels, show, show_tests)
+from hybridcore.comparison import paired_tests, seen_languages
 
 LEVELS = {"overall": "overall (per setting)", "seen": "seen vs unseen query languages", "language": "per query language",
           "pair": "per language pair"}
@@ -41,8 +41,7 @@ def render() -> None:
     permutations = st.sidebar.select_slider("Permutations", [2_000, 10_000, 50_000], value=10_000, key="sig-permutations")
 
     scores = run_scores(runs, [a, b], dataset, metric)
-    pair = runs[runs["name"].isin([a, b])]
-    seen = frozenset(lang for value in pair["seen_languages"].dropna() for lang in value.split(",") if lang)
+    seen = frozenset(seen_languages(runs.loc[runs["name"].isin([a, b]), "seen_languages"]))
     short = short_labels([a, b])
     table = tests(scores, short[a], short[b], level, correction, permutations, alpha, seen)
     label = METRIC_LABELS.get(metric, metric)
@@ -50,10 +49,7 @@ def render() -> None:
                f"scored, two-sided, {permutations:,} permutations; effect size Cohen's d for paired samples; p-values "
                f"{CORRECTIONS[correction]}-corrected over the {len(table)} rows of this table. B = {b}, A = {a}."
                + (f" Seen in training: {', '.join(sorted(seen))}." if level == "seen" else ""))
-    shown = table.assign(significant=table["significant"].map({True: "✱ yes", False: ""}))
-    st.dataframe(shown.style.format({"mean_a": "{:.4f}", "mean_b": "{:.4f}", "delta": "{:+.4f}", "cohens_d": "{:+.3f}",
-                                     "p": "{:.4g}", "p_adjusted": "{:.4g}"}),
-                 hide_index=True, width="stretch")
+    show_tests(table)
     st.metric("Significant rows", f"{int(table['significant'].sum())} of {len(table)}")
     download(table, "significance", index=False)
     if level == "pair" and (table["setting"] == "cross").any():
