@@ -5,7 +5,9 @@ Every metric here is a function of two arrays of shape (queries, width):
 (``inf`` where it was not retrieved, or where the slot is padding), ``gains`` its relevance
 grade (0 for padding). Ranks are pessimistic: a candidate tied with others in score is ranked
 after all of them, so a tie never flatters a model and average precision equals
-``sklearn.metrics.average_precision_score`` over the pooled candidates, ties included.
+``sklearn.metrics.average_precision_score`` over the pooled candidates, ties included. The
+top-k metrics take ``ordinal_ranks``, which also orders relevant candidates tied with each
+other (``compute`` does this).
 """
 
 from __future__ import annotations
@@ -72,13 +74,32 @@ def _n_relevant(gains: np.ndarray) -> np.ndarray:
     return (gains > 0).sum(1)
 
 
+def _found_and_hits(ranks: np.ndarray, gains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which slots are retrieved relevant items, and for each how many relevant items rank at
+    or above it (tied ones counted together)."""
+    found = np.isfinite(ranks) & (gains > 0)
+    safe = np.where(found, ranks, np.inf)
+    return found, (safe[:, None, :] <= safe[:, :, None]).sum(-1)
+
+
+def ordinal_ranks(ranks: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """Break ties among relevant items: in a block of tied scores the non-relevant candidates
+    still come first, then the relevant ones one after another, lowest grade first.
+
+    Pessimistic ranks alone put two relevant candidates tied at the top both at rank 2, an
+    order no ranking has; top-k metrics need an order a ranking could have (AP does not: it
+    counts tied hits together, as sklearn does)."""
+    found, hits = _found_and_hits(ranks, gains)
+    order = np.lexsort((gains, np.where(found, ranks, np.inf)))
+    position = np.empty_like(order)
+    np.put_along_axis(position, order, np.arange(1, order.shape[1] + 1)[None, :].repeat(len(order), 0), axis=1)
+    # non-relevant candidates at or above the item, then the item's place among the relevant
+    return np.where(found, ranks - hits + position, ranks)
+
+
 def average_precision(ranks: np.ndarray, gains: np.ndarray) -> np.ndarray:
     """AP over the whole ranking: mean over relevant items of precision at their rank."""
-    relevant = gains > 0
-    found = np.isfinite(ranks) & relevant
-    safe = np.where(found, ranks, np.inf)
-    # hits at or above each relevant item's rank (ties count together, as in sklearn)
-    hits = (safe[:, None, :] <= safe[:, :, None]).sum(-1)
+    found, hits = _found_and_hits(ranks, gains)
     precision = np.where(found, hits / np.where(found, ranks, 1.0), 0.0)
     return precision.sum(1) / np.maximum(_n_relevant(gains), 1)
 
@@ -127,12 +148,13 @@ def compute(names: Sequence[str], ranks: np.ndarray, gains: np.ndarray) -> dict[
     """Per-query values of each named metric (``map``, ``rank_distance``, ``recall@k``,
     ``ndcg@k``, ``mrr@k``)."""
     out: dict[str, np.ndarray] = {}
+    ordinal = ordinal_ranks(ranks, gains) if any("@" in n for n in names) else ranks
     for name in names:
         base, _, k = name.partition("@")
         if base in _PLAIN and not k:
             out[name] = _PLAIN[base](ranks, gains)
         elif base in _AT_K and k.isdigit():
-            out[name] = _AT_K[base](ranks, gains, int(k))
+            out[name] = _AT_K[base](ordinal, gains, int(k))
         else:
             raise ValueError(f"unknown metric {name!r}")
     return out

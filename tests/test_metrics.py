@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 import pytrec_eval
 import torch
 from sklearn.metrics import average_precision_score
@@ -68,6 +69,35 @@ def test_tied_relevant_candidates_match_sklearn():
     truth = [0, 1, 0, 1, 1, 0]
     ranks, gains = ranks_of([scores], [[i for i, t in enumerate(truth) if t]])
     assert metrics.average_precision(ranks, gains)[0] == pytest.approx(average_precision_score(truth, scores))
+
+
+def test_relevant_candidates_tied_with_each_other_take_consecutive_ranks():
+    # two relevant candidates tied at the top: one is first, the other second, as trec_eval has it
+    scores = {"d0": 1.0, "d1": 1.0, "d2": 0.0, "d3": 0.6}
+    qrels = {"q": {"d0": 1, "d1": 1}}
+    index, gains = metrics.pad_relevant([[0, 1]])
+    ranks = metrics.relevant_ranks(torch.tensor([list(scores.values())]), index)
+    ours = metrics.compute(["recall@1", "mrr@10", "ndcg@10", "map"], ranks, gains)
+    ref = pytrec_eval.RelevanceEvaluator(qrels, {"recall.1", "recip_rank", "ndcg_cut.10", "map"}).evaluate({"q": scores})["q"]
+    assert ours["recall@1"][0] == ref["recall_1"] == 0.5
+    assert ours["mrr@10"][0] == ref["recip_rank"] == 1.0
+    assert ours["ndcg@10"][0] == pytest.approx(ref["ndcg_cut_10"]) and ours["map"][0] == pytest.approx(ref["map"])
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2)), min_size=1, max_size=12))
+def test_ordinal_ranks_are_the_worst_order_a_ranking_can_have(candidates):
+    # candidates: (score, grade); grade 0 = not relevant. Brute force: sort by score, in a tie
+    # the non-relevant first, then the relevant by grade, then by position.
+    scores = [c[0] for c in candidates]
+    relevant = [i for i, c in enumerate(candidates) if c[1] > 0]
+    if not relevant:
+        return
+    index, gains = metrics.pad_relevant([relevant], [[candidates[i][1] for i in relevant]])
+    pessimistic = metrics.relevant_ranks(torch.tensor([scores], dtype=torch.float64), index)
+    ours = metrics.ordinal_ranks(pessimistic, gains)[0]
+    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], candidates[i][1] > 0, candidates[i][1], relevant.index(i) if i in relevant else 0))
+    expected = [order.index(i) + 1 for i in relevant]
+    assert ours[: len(relevant)].tolist() == expected
 
 
 def test_graded_ndcg_matches_trec_eval():
