@@ -136,10 +136,13 @@ def paired_tests(scores: pd.DataFrame, a: str, b: str, level: str = "language", 
                  seen: set[str] | None = None) -> pd.DataFrame:
     """Paired randomisation tests of run ``b`` against run ``a`` on per-query scores of one metric.
 
-    The unit is a query (query language + id). At ``pair`` level each language pair is one
-    test; at the other levels a query's scores over its candidate languages are averaged
-    first, so a query counts once. ``seen`` level splits the queries by whether their language
-    is in ``seen`` (the training languages). p-values are corrected over the table's rows.
+    At ``pair`` level each language pair is one test and a query (question in one language)
+    one sample. At ``language`` level a query's scores over its candidate languages are
+    averaged first, so it counts once. At ``overall`` and ``seen`` levels, which pool query
+    languages, the sample is a question: the translations of one question are not independent
+    (a model that gains on it gains in every language), and counting them apart would make
+    p-values far too small. ``seen`` level splits the queries by whether their language is in
+    ``seen`` (the training languages). p-values are corrected over the table's rows.
     """
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}: use {sorted(LEVELS)}")
@@ -153,10 +156,14 @@ def paired_tests(scores: pd.DataFrame, a: str, b: str, level: str = "language", 
     per_query = scores[scores["run"].isin([a, b])].groupby([*unit, "run"])["value"].mean().unstack("run")
     if a not in per_query.columns or b not in per_query.columns:
         return pd.DataFrame(columns=columns)
-    if level == "seen":
-        in_seen = per_query.index.get_level_values("query_lang").isin(list(seen))
-        per_query.index = pd.MultiIndex.from_arrays(
-            [per_query.index.get_level_values("setting"), np.where(in_seen, "seen", "unseen")], names=keys)
+    if level in ("overall", "seen"):
+        index = per_query.index
+        pooled = [index.get_level_values("setting")]
+        if level == "seen":
+            pooled.append(np.where(index.get_level_values("query_lang").isin(list(seen)), "seen", "unseen"))
+        per_query.index = pd.MultiIndex.from_arrays([*pooled, index.get_level_values("query_id")],
+                                                    names=[*keys, "query_id"])
+        per_query = per_query.groupby(level=[*keys, "query_id"]).mean()
     rows = []
     for key, group in per_query.groupby(level=keys, sort=True):
         test = paired_randomization_test(group[a].to_numpy(), group[b].to_numpy(), permutations, seed)

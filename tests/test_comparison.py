@@ -94,21 +94,39 @@ def test_paired_tests_match_scipy_per_language(evaluations):
     assert (table["significant"] == (table["p_adjusted"] < 0.05)).all()
 
 
-def test_overall_and_seen_levels_average_a_query_over_its_candidate_languages(evaluations):
+def test_overall_and_seen_levels_take_a_question_as_the_unit(evaluations):
     scores = _scores(evaluations)
     scores = scores[scores["metric"] == "map"]
     overall = comparison.paired_tests(scores, "reference", "other", level="overall", permutations=2000).set_index("setting")
     cross = scores[scores["setting"] == "cross"].groupby(["run", "query_lang", "query_id"])["value"].mean().unstack("run")
-    assert overall.loc["cross", "n"] == len(cross)
-    assert overall.loc["cross", "delta"] == pytest.approx((cross["other"] - cross["reference"]).mean())
+    per_question = cross.groupby(level="query_id").mean()  # a question's translations averaged
+    assert overall.loc["cross", "n"] == len(per_question) < len(cross)
+    assert overall.loc["cross", "delta"] == pytest.approx((per_question["other"] - per_question["reference"]).mean())
     seen = comparison.paired_tests(scores, "reference", "other", level="seen", seen={"en", "de"}, permutations=2000)
     mono = seen[seen["setting"] == "mono"].set_index("languages")
-    assert mono.loc["unseen", "n"] == (scores[(scores["setting"] == "mono") & (scores["run"] == "other")]["query_lang"] == "th").sum()
+    mono_queries = scores[(scores["setting"] == "mono") & (scores["run"] == "other")]
+    assert mono.loc["unseen", "n"] == (mono_queries["query_lang"] == "th").sum()
+    assert mono.loc["seen", "n"] == mono_queries[mono_queries["query_lang"].isin(["en", "de"])]["query_id"].nunique()
     pairs = comparison.paired_tests(scores, "reference", "other", level="pair", correction="bh", permutations=2000)
     assert len(pairs) == 3 + 6 + 3  # mono per language, cross per pair, multi per language
     assert np.allclose(pairs["p_adjusted"], comparison.benjamini_hochberg(pairs["p"].to_numpy()))
     with pytest.raises(ValueError, match="seen languages"):
         comparison.paired_tests(scores, "reference", "other", level="seen")
+
+
+def test_pooled_levels_hold_their_size_when_translations_move_together():
+    # No true effect, but each question's difference is shared by its six translations: a test
+    # that counted the translations as independent queries rejects far more than 5% of the time.
+    rng = np.random.default_rng(0)
+    rejected = 0
+    for _ in range(100):
+        shared = rng.normal(0, 0.1, 30)
+        rows = [{"run": run, "setting": "multi", "query_lang": lang, "candidate_lang": lang, "query_id": f"q{q}",
+                 "value": 0.5 + (shared[q] + rng.normal(0, 0.01) if run == "b" else 0.0)}
+                for q in range(30) for lang in ("en", "de", "es", "th", "ru", "el") for run in ("a", "b")]
+        table = comparison.paired_tests(pd.DataFrame(rows), "a", "b", level="overall", permutations=500)
+        rejected += bool(table["p"].iloc[0] < 0.05)
+    assert rejected <= 12  # 5% of 100, with room for chance (P(more than 12) is about 0.002)
 
 
 def test_identical_runs_differ_nowhere(evaluations):

@@ -36,7 +36,7 @@ def render() -> None:
     st.dataframe(differences.style.format(precision=4), hide_index=True, width="stretch")
     download(differences, "seen-unseen-differences", index=False)
     if st.toggle("Test the differences (paired randomisation test on per-query mAP, seen and unseen query languages "
-                 "apart, Holm-corrected within each comparison)", value=True, key="seen-significance"):
+                 "apart, a question's translations averaged, Holm-corrected within each comparison)", value=True, key="seen-significance"):
         scores = run_scores(runs, chosen, dataset, "map")
         tests = pd.concat([paired_tests(scores, other, treatment, level="seen", seen=seen).assign(comparison=f"{treatment} - {other}")
                            for other in names if other != treatment], ignore_index=True)

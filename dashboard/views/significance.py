@@ -47,7 +47,9 @@ def render() -> None:
     label = METRIC_LABELS.get(metric, metric)
     st.caption(f"Paired randomisation (sign-flip permutation) test of mean {label}(B) − {label}(A) over the queries both runs "
                f"scored, two-sided, {permutations:,} permutations; effect size Cohen's d for paired samples; p-values "
-               f"{CORRECTIONS[correction]}-corrected over the {len(table)} rows of this table. B = {b}, A = {a}."
+               f"{CORRECTIONS[correction]}-corrected over the {len(table)} rows of this table. B = {b}, A = {a}. "
+               + ("A sample is a question, its translations averaged: they are not independent."
+                  if level in ("overall", "seen") else "A sample is a query (a question in one language).")
                + (f" Seen in training: {', '.join(sorted(seen))}." if level == "seen" else ""))
     show_tests(table)
     st.metric("Significant rows", f"{int(table['significant'].sum())} of {len(table)}")
