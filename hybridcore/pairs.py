@@ -118,14 +118,38 @@ def write_jsonl(examples: Iterable[TrainingExample], path: str | Path) -> Path:
     return path
 
 
+def answer_sets(examples: Sequence[TrainingExample]) -> dict[str, str]:
+    """Map each parallel_id to a name for its answer set: the parallel groups linked by a
+    shared positive (same language, same text), transitively.
+
+    In SQuAD-style data several questions share one answer sentence. Two such groups in one
+    batch make each other's positive a false negative, and split between training and
+    validation they put a validation answer into training."""
+    parent = {e.parallel_id: e.parallel_id for e in examples}
+
+    def root(g: str) -> str:
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    first_owner: dict[tuple[str, str], str] = {}
+    for e in examples:
+        owner = first_owner.setdefault((e.lang, e.positive), e.parallel_id)
+        a, b = root(owner), root(e.parallel_id)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    return {g: root(g) for g in parent}
+
+
 def split_by_group(examples: Sequence[TrainingExample], validation_fraction: float, seed: int) -> tuple[list[TrainingExample], list[TrainingExample]]:
-    """Hold out whole parallel groups for validation, so no translation of a validation
-    query is trained on."""
-    groups = sorted({e.parallel_id for e in examples})
+    """Hold out whole answer sets (``answer_sets``) for validation, so neither a translation
+    of a validation query nor its answer is trained on."""
+    answer_set = answer_sets(examples)
+    names = sorted(set(answer_set.values()))
     rng = np.random.default_rng(seed)
-    n_val = int(round(len(groups) * validation_fraction))
-    held = set(rng.permutation(len(groups))[:n_val].tolist())
-    held_ids = {groups[i] for i in held}
-    train = [e for e in examples if e.parallel_id not in held_ids]
-    val = [e for e in examples if e.parallel_id in held_ids]
+    n_val = int(round(len(names) * validation_fraction))
+    held = {names[i] for i in rng.permutation(len(names))[:n_val].tolist()}
+    train = [e for e in examples if answer_set[e.parallel_id] not in held]
+    val = [e for e in examples if answer_set[e.parallel_id] in held]
     return train, val

@@ -1,8 +1,9 @@
 """Batch samplers for monolingual, cross-lingual and hybrid training (arXiv 2408.10536).
 
 A batch is a list of (query example, positive example) index pairs. Every batch draws each
-parallel group at most once, so a translation of a positive never serves as a negative: the
-false negative that generic samplers miss.
+parallel group at most once, and never two groups that share an answer (``pairs.answer_sets``),
+so neither a translation of a positive nor another question's copy of it serves as a
+negative: the false negatives that generic samplers miss.
 
 - ``MonoStrategy`` (X-X-mono): one language per batch, drawn uniformly; query and positive
   in that language.
@@ -25,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hybridcore.pairs import TrainingExample
+from hybridcore.pairs import TrainingExample, answer_sets
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class Batch:
 
 
 class ParallelIndex:
-    """Examples grouped by parallel_id: for each group, its example index per language."""
+    """Examples grouped by parallel_id: for each group, its example index per language and
+    the answer set it belongs to."""
 
     def __init__(self, examples: Sequence[TrainingExample]) -> None:
         groups: dict[str, dict[str, int]] = {}
@@ -43,6 +45,8 @@ class ParallelIndex:
             groups.setdefault(e.parallel_id, {})[e.lang] = i
         self.group_ids = sorted(groups)
         self.groups = [groups[g] for g in self.group_ids]
+        answer_set = answer_sets(examples)
+        self.answer_set = [answer_set[g] for g in self.group_ids]
         self.languages = tuple(sorted({e.lang for e in examples}))
 
 
@@ -53,11 +57,12 @@ class Strategy(Protocol):
         """Take ``batch_size`` groups from ``unused`` (removing them) into a batch, or None."""
 
 
-def _take(unused: list[int], eligible, batch_size: int) -> list[int] | None:
-    chosen = []
+def _take(index: ParallelIndex, unused: list[int], eligible, batch_size: int) -> list[int] | None:
+    chosen, answers = [], set()
     for pos, g in enumerate(unused):
-        if eligible(g):
+        if eligible(g) and index.answer_set[g] not in answers:
             chosen.append(pos)
+            answers.add(index.answer_set[g])
             if len(chosen) == batch_size:
                 break
     if len(chosen) < batch_size:
@@ -75,11 +80,11 @@ class MonoStrategy:
 
     def draw(self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int) -> Batch | None:
         fillable = [lang for lang in index.languages
-                    if sum(lang in index.groups[g] for g in unused) >= batch_size]
+                    if len({index.answer_set[g] for g in unused if lang in index.groups[g]}) >= batch_size]
         if not fillable:
             return None
         lang = fillable[rng.integers(len(fillable))]
-        groups = _take(unused, lambda g: lang in index.groups[g], batch_size)
+        groups = _take(index, unused, lambda g: lang in index.groups[g], batch_size)
         assert groups is not None
         return Batch("mono", tuple((index.groups[g][lang], index.groups[g][lang]) for g in groups))
 
@@ -90,7 +95,7 @@ class CrossStrategy:
     name = "cross"
 
     def draw(self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int) -> Batch | None:
-        groups = _take(unused, lambda g: len(index.groups[g]) >= 2, batch_size)
+        groups = _take(index, unused, lambda g: len(index.groups[g]) >= 2, batch_size)
         if groups is None:
             return None
         pairs = []

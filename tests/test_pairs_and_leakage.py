@@ -59,6 +59,25 @@ def test_validation_split_holds_out_whole_groups(mlqa):
     assert split_by_group(examples_from_lareqa(mlqa), 0.1, seed=3) == (train, val)
 
 
+@pytest.mark.real
+def test_real_questions_that_share_an_answer_stay_together(xquad, mlqa):
+    import itertools
+
+    from hybridcore.samplers import HybridStrategy, ParallelBatchSampler
+    from tests.test_samplers import assert_no_shared_answer, positives_by_group
+
+    # XQuAD-R: several SQuAD questions per answer sentence; none may meet in a batch
+    examples = examples_from_lareqa(xquad)
+    positives = positives_by_group(examples)
+    shared = Counter(p for group in positives.values() for p in group)
+    assert max(shared.values()) > 1  # the real data has such questions
+    for batch in itertools.islice(ParallelBatchSampler(examples, HybridStrategy(0.5), 32, seed=42), 100):
+        assert_no_shared_answer(batch, examples, positives)
+    # MLQA-R: no validation answer is a training answer
+    train, val = split_by_group(examples_from_lareqa(mlqa), 0.1, seed=42)
+    assert not {(e.lang, e.positive) for e in train} & {(e.lang, e.positive) for e in val}
+
+
 def test_normalisation():
     assert normalise("  What IS the\tcapital?! ") == normalise("what is the capital")
     assert normalise("Ｆｕｌｌ　ｗｉｄｔｈ") == "full width"

@@ -49,6 +49,37 @@ def test_every_batch_keeps_the_invariants(structure, name, batch_size, seed):
         assert name == "hybrid" or batch.kind == name
 
 
+def positives_by_group(examples) -> dict[str, set[tuple[str, str]]]:
+    out: dict[str, set[tuple[str, str]]] = {}
+    for e in examples:
+        out.setdefault(e.parallel_id, set()).add((e.lang, e.positive))
+    return out
+
+
+def assert_no_shared_answer(batch, examples, positives) -> None:
+    groups = [positives[examples[q].parallel_id] for q, _ in batch.pairs]
+    for a, b in itertools.combinations(groups, 2):
+        assert not a & b, "two groups with the same answer passage in one batch: a false negative"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.sampled_from(LANGS), min_size=1, max_size=4, unique=True), st.integers(0, 25)),
+                min_size=8, max_size=60),
+       st.sampled_from(["mono", "cross", "hybrid"]), st.integers(2, 6), st.integers(0, 10_000))
+def test_groups_that_share_an_answer_never_meet_in_a_batch(structure, name, batch_size, seed):
+    # several questions with one answer, as in SQuAD: group g's positive in lang is "p<answer><lang>"
+    examples = [TrainingExample(f"g{g}", lang, f"q{g}{lang}", f"p{answer}{lang}")
+                for g, (langs, answer) in enumerate(structure) for lang in langs]
+    try:
+        sampler = ParallelBatchSampler(examples, make_strategy(name, 0.5), batch_size, seed)
+    except ValueError:
+        return
+    positives = positives_by_group(examples)
+    for batch in itertools.islice(sampler, 40):
+        check_batch(batch, examples, batch_size)
+        assert_no_shared_answer(batch, examples, positives)
+
+
 @settings(max_examples=40, deadline=None)
 @given(group_structures, st.integers(2, 5), st.integers(0, 10_000))
 def test_an_epoch_uses_each_group_at_most_once(structure, batch_size, seed):
