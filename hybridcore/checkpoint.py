@@ -32,7 +32,7 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
     tensors, groups = _optimizer_tensors(optimizer)
     save_file(tensors, str(tmp / "optimizer.safetensors"))
-    save_file({"torch": torch.get_rng_state()}, str(tmp / "rng.safetensors"))
+    save_file(_rng_state(), str(tmp / "rng.safetensors"))
     (tmp / STATE_FILE).write_text(json.dumps({**record, "optimizer": groups}, indent=1))
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -52,5 +52,18 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
         pid, name = key.split(".", 1)
         slots.setdefault(int(pid), {})[name] = value
     optimizer.load_state_dict({"state": slots, "param_groups": record.pop("optimizer")["param_groups"]})
-    torch.set_rng_state(load_file(str(folder / "rng.safetensors"))["torch"])
+    _set_rng_state(load_file(str(folder / "rng.safetensors")))
     return record
+
+
+def _rng_state() -> dict[str, torch.Tensor]:
+    # each GPU has its own generator (dropout on GPU draws from it), so resuming needs them too
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {"torch": torch.get_rng_state(), **{f"cuda.{i}": state for i, state in enumerate(cuda)}}
+
+
+def _set_rng_state(state: dict[str, torch.Tensor]) -> None:
+    torch.set_rng_state(state["torch"])
+    cuda = [state[f"cuda.{i}"] for i in range(len(state) - 1) if f"cuda.{i}" in state]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])

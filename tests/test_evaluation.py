@@ -77,3 +77,17 @@ def test_language_bias_is_measured():
     result = evaluate_lareqa(data, ques, cand)
     assert result.macro("mono", "map") == pytest.approx(1.0)
     assert result.macro("multi", "rank_distance") > 0
+
+
+def test_top_k_matches_a_full_sort_and_refuses_an_empty_pool():
+    from hybridcore.index import top_k
+
+    rng = np.random.default_rng(0)
+    queries, candidates = rng.normal(size=(5, 8)).astype(np.float32), rng.normal(size=(40, 8)).astype(np.float32)
+    scores, idx = top_k(queries, candidates, 7)
+    expected = np.argsort(-(queries @ candidates.T), axis=1)[:, :7]
+    np.testing.assert_array_equal(idx, expected)
+    np.testing.assert_allclose(scores, np.take_along_axis(queries @ candidates.T, expected, 1), rtol=1e-5)
+    assert top_k(queries, candidates, 100)[1].shape == (5, 40)
+    with pytest.raises(ValueError, match="no candidates to search for 5 queries"):
+        top_k(queries, candidates[:0], 3)
