@@ -64,6 +64,6 @@ def _rng_state() -> dict[str, torch.Tensor]:
 
 def _set_rng_state(state: dict[str, torch.Tensor]) -> None:
     torch.set_rng_state(state["torch"])
-    cuda = [state[f"cuda.{i}"] for i in range(len(state) - 1) if f"cuda.{i}" in state]
-    if cuda and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
+    for device in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
+        if f"cuda.{device}" in state:
+            torch.cuda.set_rng_state(state[f"cuda.{device}"], device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -30,3 +31,19 @@ def fake_evaluation(data: RetrievalSet, seed: int) -> Evaluation:
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     c /= np.linalg.norm(c, axis=1, keepdims=True)
     return evaluate_lareqa(data, q, c)
+
+
+def positives_by_group(examples) -> dict[str, set[tuple[str, str]]]:
+    """Each parallel group's positives, as (language, text)."""
+    out: dict[str, set[tuple[str, str]]] = {}
+    for e in examples:
+        out.setdefault(e.parallel_id, set()).add((e.lang, e.positive))
+    return out
+
+
+def assert_no_shared_answer(batch, examples, positives) -> None:
+    """No two groups of the batch have a positive in common (checked directly, not through
+    ``pairs.answer_sets``)."""
+    groups = [positives[examples[q].parallel_id] for q, _ in batch.pairs]
+    for a, b in itertools.combinations(groups, 2):
+        assert not a & b, "two groups with the same answer passage in one batch: a false negative"

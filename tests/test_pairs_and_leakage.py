@@ -64,7 +64,7 @@ def test_real_questions_that_share_an_answer_stay_together(xquad, mlqa):
     import itertools
 
     from hybridcore.samplers import HybridStrategy, ParallelBatchSampler
-    from tests.test_samplers import assert_no_shared_answer, positives_by_group
+    from tests.helpers import assert_no_shared_answer, positives_by_group
 
     # XQuAD-R: several SQuAD questions per answer sentence; none may meet in a batch
     examples = examples_from_lareqa(xquad)

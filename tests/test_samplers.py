@@ -10,6 +10,7 @@ from scipy.stats import binomtest
 
 from hybridcore.pairs import TrainingExample
 from hybridcore.samplers import CrossStrategy, HybridStrategy, MonoStrategy, ParallelBatchSampler, make_strategy
+from tests.helpers import assert_no_shared_answer, positives_by_group
 
 LANGS = ["ar", "de", "en", "es", "hi", "vi", "zh"]
 
@@ -47,19 +48,6 @@ def test_every_batch_keeps_the_invariants(structure, name, batch_size, seed):
     for batch in itertools.islice(sampler, 40):
         check_batch(batch, examples, batch_size)
         assert name == "hybrid" or batch.kind == name
-
-
-def positives_by_group(examples) -> dict[str, set[tuple[str, str]]]:
-    out: dict[str, set[tuple[str, str]]] = {}
-    for e in examples:
-        out.setdefault(e.parallel_id, set()).add((e.lang, e.positive))
-    return out
-
-
-def assert_no_shared_answer(batch, examples, positives) -> None:
-    groups = [positives[examples[q].parallel_id] for q, _ in batch.pairs]
-    for a, b in itertools.combinations(groups, 2):
-        assert not a & b, "two groups with the same answer passage in one batch: a false negative"
 
 
 @settings(max_examples=60, deadline=None)
