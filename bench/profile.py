@@ -13,7 +13,7 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from hybridcore.encoder import Encoder
+from hybridcore.model.encoder import Encoder
 
 LINEAR_OPS = {"aten::addmm", "aten::mm", "aten::linear", "aten::matmul"}
 

@@ -26,16 +26,16 @@ import numpy as np
 import torch
 
 from bench.profile import encoding_profile, format_profile
-from hybridcore.cache import EmbeddingCache
-from hybridcore.encoder import Encoder, EncoderSettings, load_model, pool
-from hybridcore.encoding import encode_lareqa
-from hybridcore.evaluation import evaluate_lareqa
-from hybridcore.lareqa import RetrievalSet, load_lareqa
-from hybridcore.models import resolve_model
-from hybridcore.losses import info_nce
-from hybridcore.pairs import examples_from_lareqa
-from hybridcore.paths import embeddings_dir
-from hybridcore.trainer import TrainConfig, Trainer
+from hybridcore.data.lareqa import RetrievalSet, load_lareqa
+from hybridcore.data.pairs import examples_from_lareqa
+from hybridcore.eval.settings import evaluate_lareqa
+from hybridcore.model.cache import EmbeddingCache
+from hybridcore.model.encoder import Encoder, load_model, pool
+from hybridcore.model.resolve import resolve_model
+from hybridcore.run.paths import embeddings_dir
+from hybridcore.run.spec import EncoderSettings, TrainConfig
+from hybridcore.train.losses import info_nce
+from hybridcore.train.trainer import Trainer
 
 TARGETS = {"tokens_per_second": 25_000, "encode_speedup": 5.0, "map_delta": 0.005, "evaluation_seconds": 5.0,
            "train_speedup": 2.0}
@@ -105,7 +105,7 @@ def bench_quality_and_evaluation(model: str, data: RetrievalSet) -> dict:
     results, seconds = {}, None
     for precision in ("bf16", "fp32"):
         encoder = Encoder(model, EncoderSettings(precision=precision), cache=cache)  # type: ignore[arg-type]
-        q, c = encode_lareqa(encoder, data, with_context=True, progress=True)
+        q, c = data.encode(encoder, candidate_context=True, progress=True)
         started = time.perf_counter()
         results[precision] = evaluate_lareqa(data, q, c).summary()
         if precision == "bf16":

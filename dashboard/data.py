@@ -72,6 +72,9 @@ def scores(run_ids: Sequence[int], labels: dict[int, str], dataset: str, metric:
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def _runs(url: str, since: datetime | None, until: datetime | None, experiment_prefix: str | None) -> pd.DataFrame:
     table = _read(url, lambda e: queries.runs(e, since=since, until=until, experiment_prefix=experiment_prefix))
+    # An empty selection comes back with untyped columns: type them so every view can filter it.
+    for column in ("started_at", "ended_at"):
+        table[column] = pd.to_datetime(table[column], utc=True)
     table["duration_s"] = (table["ended_at"] - table["started_at"]).dt.total_seconds()
     return table
 

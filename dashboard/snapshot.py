@@ -113,7 +113,7 @@ class Browser:
                 self._process.kill()
             self._profile.cleanup()
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         return self
 
     def __exit__(self, *exc) -> None:

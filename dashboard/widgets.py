@@ -8,8 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from hybridcore.comparison import SETTING_LABELS, strategy_rank
-from hybridcore.report import METRIC_LABELS
+from hybridcore.analysis.figures import strategy_rank
 
 
 def show(view: Callable[[], None]) -> None:
@@ -108,10 +107,6 @@ def run_scores(runs: pd.DataFrame, chosen: list[str], dataset: str, metric: str,
 
 def pick_dataset(figures: pd.DataFrame, key: str) -> str:
     return st.sidebar.selectbox("Evaluation set", sorted(figures["dataset"].unique()), key=key)
-
-
-def metric_label(setting: str, metric: str) -> str:
-    return f"{SETTING_LABELS.get(setting, setting)} {METRIC_LABELS.get(metric, metric)}"
 
 
 def show_tests(table: pd.DataFrame) -> None:

@@ -58,17 +58,6 @@ def metrics(engine: Engine, run_ids: Sequence[int], dataset: str | None = None, 
     return _frame(engine, stmt)
 
 
-def macro_summary(engine: Engine, run_ids: Sequence[int]) -> pd.DataFrame:
-    """Macro averages: mean over a setting's groups, per run, dataset, setting and metric."""
-    stmt = (
-        select(MetricRow.run_id, MetricRow.dataset, MetricRow.setting, MetricRow.metric,
-               func.avg(MetricRow.value).label("value"), func.count().label("groups"))
-        .where(MetricRow.run_id.in_(list(run_ids)))
-        .group_by(MetricRow.run_id, MetricRow.dataset, MetricRow.setting, MetricRow.metric)
-    )
-    return _frame(engine, stmt)
-
-
 def query_scores(engine: Engine, run_ids: Sequence[int], dataset: str, metric: str, setting: str | None = None) -> pd.DataFrame:
     """Per-query values, for paired tests between runs."""
     stmt = select(*QueryScore.__table__.columns).where(
@@ -86,3 +75,9 @@ def row_counts(engine: Engine) -> dict[str, int]:
         for model in (Run, MetricRow, QueryScore, Artifact):
             out[model.__tablename__] = conn.execute(select(func.count()).select_from(model)).scalar_one()
     return out
+
+
+def run_config(engine: Engine, name: str) -> dict | None:
+    """The stored run specification of the run ``name`` (None if there is no such run)."""
+    with engine.connect() as conn:
+        return conn.execute(select(Run.config).where(Run.name == name)).scalar_one_or_none()

@@ -9,14 +9,14 @@ objects one by one take over a minute).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from db.models import Artifact, Base, MetricRow, QueryScore, Run
 from db.session import is_duckdb, with_retry
-from hybridcore.evaluation import Evaluation
+from hybridcore.eval.settings import Evaluation
 
 RUN_FIELDS = ("experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "seen_languages", "config", "seed",
               "code_version", "leakage")
@@ -28,7 +28,7 @@ def init_store(engine: Engine) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def start_run(engine: Engine, name: str, **fields) -> int:
@@ -69,7 +69,7 @@ def store_results(engine: Engine, run_id: int, evaluations: Iterable[Evaluation]
     """Replace the run's figures, per-query scores and artifacts, and mark it completed, all
     in one transaction: a reader sees the old results or the new ones, never a mix."""
     evaluations = list(evaluations)
-    figures = pd.concat([pd.DataFrame(e.figure_columns()) for e in evaluations], ignore_index=True) if evaluations else pd.DataFrame()
+    figures = pd.concat([e.figures() for e in evaluations], ignore_index=True) if evaluations else pd.DataFrame()
     scores = pd.concat([pd.DataFrame(e.per_query_columns()) for e in evaluations], ignore_index=True) if evaluations else pd.DataFrame()
     for frame in (figures, scores):
         if not frame.empty:
@@ -95,3 +95,13 @@ def fail_run(engine: Engine, run_id: int, error: str) -> None:
             conn.execute(update(Run).where(Run.id == run_id).values(status="failed", error=error, ended_at=_now()))
 
     with_retry(write)
+
+
+def record_run(engine: Engine, name: str, fields: dict, evaluations: Iterable[Evaluation],
+               artifacts: Iterable[tuple[str, str]] = (), timings: dict | None = None) -> int:
+    """Create (or replace) a finished run with its results in one call: what the command
+    line and ``store import`` use where the flow opens a run first and stores at the end."""
+    init_store(engine)
+    run_id = start_run(engine, name, **fields)
+    store_results(engine, run_id, evaluations, artifacts, timings)
+    return run_id

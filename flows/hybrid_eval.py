@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.deployments import run_deployment
 from prefect.runtime import deployment as current_deployment
 
-from hybridcore.provenance import code_version
-from hybridcore.trainer import TrainConfig
+from hybridcore.run.naming import experiment_name, run_fields
+from hybridcore.run.pipeline import PreparedData
+from hybridcore.run.spec import RunSpec, profile_spec
 from tasks.data import prepare_training_data, zero_shot_guard
 from tasks.evaluate import evaluate_model
 from tasks.store import mark_failed, open_run, store_results
@@ -30,50 +28,28 @@ from tasks.train import train_model
 STRATEGY_DEPLOYMENT = "train-and-evaluate/worker"
 
 
-@dataclass(frozen=True)
-class Profile:
-    """How much work a run does: ``quick`` takes minutes on 2 CPU cores, ``full`` is the
-    real experiment."""
-
-    steps: int
-    batch_size: int
-    candidate_context: bool
-    validate_every: int
-
-
-PROFILES = {
-    "quick": Profile(steps=40, batch_size=16, candidate_context=False, validate_every=20),
-    "full": Profile(steps=1000, batch_size=32, candidate_context=True, validate_every=100),
-}
-
-
 @flow(name="train-and-evaluate", log_prints=True)
-def train_and_evaluate(experiment: str, strategy: str, model: str, data: dict, eval_sets: list[str],
-                       beir_sets: list[str], train_config: dict, candidate_context: bool, leakage: list[dict],
-                       train_set: str, db_url: str | None = None) -> dict:
+def train_and_evaluate(experiment: str, strategy: str, spec: RunSpec, data: PreparedData, leakage: list[dict],
+                       db_url: str | None = None) -> dict:
     """One strategy: fine-tune (unless ``reference``), evaluate on every set, store."""
     name = f"{experiment}/{strategy}"
-    fields = {"experiment": experiment, "strategy": strategy, "model": model, "train_set": train_set,
-              "alpha": train_config["alpha"] if strategy == "hybrid" else None, "eval_sets": ",".join(eval_sets + beir_sets),
-              "seen_languages": ",".join(data["languages"]), "config": {"train": train_config, "candidate_context": candidate_context},
-              "seed": train_config["seed"], "code_version": code_version(), "leakage": leakage}
-    run_id = open_run(name, fields, db_url)
+    run_id = open_run(name, run_fields(spec, strategy, experiment, data.languages, leakage), db_url)
     timings: dict[str, float] = {}
     try:
         artifacts: list[tuple[str, str]] = []
-        encoded_model = model
+        model = spec.model
         if strategy != "reference":
             started = time.perf_counter()
-            trained = train_model(model, data, {**train_config, "strategy": strategy}, {"experiment": experiment})
+            trained = train_model(spec, strategy, data, {"experiment": experiment, "leakage": leakage})
             timings["wait:train"] = trained["slot_wait_seconds"]
             timings["train"] = time.perf_counter() - started - trained["slot_wait_seconds"]
             timings["train_examples_per_second"] = trained["examples_per_second"]
-            encoded_model = trained["path"]
+            model = trained["path"]
             artifacts.append(("model", trained["path"]))
         folders = []
-        for dataset in eval_sets + beir_sets:
+        for dataset in spec.eval_sets:
             started = time.perf_counter()
-            result = evaluate_model(encoded_model, dataset, None, candidate_context)
+            result = evaluate_model(model, dataset, spec.encoder, spec.candidate_context, spec.trust_remote_code)
             timings[f"wait:evaluate:{dataset}"] = result["slot_wait_seconds"]
             timings[f"evaluate:{dataset}"] = time.perf_counter() - started - result["slot_wait_seconds"]
             folders.append(result["path"])
@@ -86,45 +62,33 @@ def train_and_evaluate(experiment: str, strategy: str, model: str, data: dict, e
 
 
 @flow(name="hybrid-eval", log_prints=True)
-def hybrid_eval(model: str = "e5-small", train_set: str = "mlqa-r", eval_sets: list[str] | None = None,
-                beir_sets: list[str] | None = None, strategies: list[str] | None = None, alpha: float = 0.5,
-                steps: int | None = None, batch_size: int | None = None, seed: int = 42, profile: str = "quick",
-                experiment: str | None = None, work_pool: bool = False, allow_overlap: bool = False,
-                db_url: str | None = None) -> dict:
-    """Reference plus one fine-tuned model per strategy, all evaluated zero-shot and stored."""
+def hybrid_eval(profile: str = "quick", spec: RunSpec | None = None, experiment: str | None = None,
+                work_pool: bool = False, db_url: str | None = None) -> dict:
+    """Reference plus one fine-tuned model per strategy, all evaluated zero-shot and stored.
+    ``spec`` is the whole run specification; without it, the profile's."""
     logger = get_run_logger()
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}: use {sorted(PROFILES)}")
-    plan = PROFILES[profile]
-    eval_sets = eval_sets or ["xquad-r"]
-    beir_sets = beir_sets or []
-    strategies = strategies or ["mono", "cross", "hybrid"]
+    spec = spec or profile_spec(profile)
     # Runs of a deployment carry its name ("nightly-...") so the dashboard can follow a schedule over time.
-    origin = current_deployment.name or "local"
-    experiment = experiment or f"{origin}-{profile}-{Path(model).name}-{Path(train_set).name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
-    config = asdict(TrainConfig(alpha=alpha, steps=steps or plan.steps, batch_size=batch_size or plan.batch_size,
-                                seed=seed, validate_every=plan.validate_every, checkpoint_every=plan.validate_every))
+    experiment = experiment or experiment_name(current_deployment.name or "local", spec)
 
     # 1. Training pairs, and the guarantee that evaluation stays zero-shot.
-    data = prepare_training_data(train_set)
-    leakage = zero_shot_guard(data, eval_sets, allow_overlap)
+    data = prepare_training_data(spec.train_set, spec.train.with_context)
+    leakage = zero_shot_guard(data, list(spec.eval_sets), spec.allow_overlap)
 
     # 2-3. The untrained reference, then one model per batch strategy.
-    common = dict(experiment=experiment, model=model, data=data, eval_sets=eval_sets, beir_sets=beir_sets,
-                  train_config=config, candidate_context=plan.candidate_context, leakage=leakage,
-                  train_set=train_set, db_url=db_url)
+    common = dict(experiment=experiment, spec=spec, data=data, leakage=leakage, db_url=db_url)
     runs = [train_and_evaluate(strategy="reference", **common)]
     if work_pool:
         # Each strategy is a flow run of its own deployment: any worker of the pool may take it.
-        with ThreadPoolExecutor(len(strategies)) as pool:
+        with ThreadPoolExecutor(len(spec.strategies)) as pool:
             flow_runs = list(pool.map(lambda s: run_deployment(STRATEGY_DEPLOYMENT, parameters={**common, "strategy": s},
-                                                               timeout=None), strategies))
+                                                               timeout=None), spec.strategies))
         failed = [r.name for r in flow_runs if not r.state.is_completed()]
         if failed:
             raise RuntimeError(f"strategy runs did not complete: {failed}")
-        runs += [{"run": f"{experiment}/{s}", "flow_run": str(r.id)} for s, r in zip(strategies, flow_runs)]
+        runs += [{"run": f"{experiment}/{s}", "flow_run": str(r.id)} for s, r in zip(spec.strategies, flow_runs)]
     else:
-        runs += [train_and_evaluate(strategy=s, **common) for s in strategies]
+        runs += [train_and_evaluate(strategy=s, **common) for s in spec.strategies]
 
     # 4. What the experiment found.
     from flows.summary import experiment_summary

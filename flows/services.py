@@ -16,7 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from hybridcore.paths import REPO_ROOT, home_dir
+from hybridcore.run.paths import REPO_ROOT, home_dir
 
 POOL = "hybrid-eval"
 BIN = Path(sys.executable).parent

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from db import queries
 from db.session import make_engine
-from hybridcore.comparison import seen_languages, strategy_rank
-from hybridcore.report import seen_unseen_table
+from hybridcore.analysis.comparison import seen_languages
+from hybridcore.analysis.figures import strategy_rank
+from hybridcore.analysis.tables import seen_unseen_table
 
 
 def experiment_summary(experiment: str, db_url: str | None = None) -> str:

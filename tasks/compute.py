@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from prefect import get_run_logger
 
-from hybridcore.compute import compute_slot
+from hybridcore.run.compute import compute_slot
 
 
 @contextmanager

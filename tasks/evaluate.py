@@ -6,16 +6,17 @@ from dataclasses import asdict
 
 from prefect import task
 
-from hybridcore import pipeline
-from hybridcore.encoder import EncoderSettings
+from hybridcore.run import pipeline
+from hybridcore.run.spec import EncoderSettings
 from tasks.compute import machine_slot
+from tasks.retry import transient_only
 
 
-@task(retries=1, retry_delay_seconds=5)
-def evaluate_model(model: str, dataset: str, encoder: dict | None = None, with_context: bool = True,
-                   beir_lang: str | None = None) -> dict:
-    """Encode through the embedding cache and evaluate; returns the results folder."""
-    settings = EncoderSettings(**(encoder or {}))
+@task(retries=1, retry_delay_seconds=5, retry_condition_fn=transient_only)
+def evaluate_model(model: str, dataset: str, settings: EncoderSettings, candidate_context: bool,
+                   trust_remote_code: bool = False) -> dict:
+    """Encode through the embedding cache and evaluate; returns the results folder and the
+    seconds spent waiting for a compute slot."""
     with machine_slot(f"evaluate {dataset}") as waited:
-        files = pipeline.evaluate_model(model, dataset, settings, with_context, beir_lang)
+        files = pipeline.evaluate_model(model, dataset, settings, candidate_context, trust_remote_code=trust_remote_code)
     return {**asdict(files), "slot_wait_seconds": waited}

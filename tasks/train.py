@@ -6,14 +6,16 @@ from dataclasses import asdict
 
 from prefect import task
 
-from hybridcore import pipeline
-from hybridcore.trainer import TrainConfig
+from hybridcore.run import pipeline
+from hybridcore.run.pipeline import PreparedData
+from hybridcore.run.spec import RunSpec
 from tasks.compute import machine_slot
 
 
 @task
-def train_model(base_model: str, data: dict, config: dict, record: dict | None = None) -> dict:
-    """Fine-tune, or reuse the model already trained on the same model, data and config."""
-    with machine_slot("train") as waited:
-        trained = pipeline.train_model(base_model, pipeline.PreparedData(**data), TrainConfig(**config), record)
+def train_model(spec: RunSpec, strategy: str, data: PreparedData, record: dict | None = None) -> dict:
+    """Fine-tune, or reuse the model already trained on the same model, data and config;
+    returns the model folder and the seconds spent waiting for a compute slot."""
+    with machine_slot(f"train {strategy}") as waited:
+        trained = pipeline.train_model(spec, strategy, data, record)
     return {**asdict(trained), "slot_wait_seconds": waited}

@@ -16,10 +16,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from hybridcore import e5small  # noqa: E402
-from hybridcore.lareqa import RetrievalSet, load_lareqa  # noqa: E402
+from hybridcore.data.lareqa import RetrievalSet, load_lareqa  # noqa: E402
+from hybridcore.model import e5small  # noqa: E402
+from hybridcore.run.paths import data_dir, models_dir  # noqa: E402
 from tests.helpers import subset  # noqa: E402
-from hybridcore.paths import data_dir, models_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +52,7 @@ def e5_path() -> Path:
 
 @pytest.fixture(scope="session")
 def real_encoder(e5_path):
-    from hybridcore.encoder import Encoder
+    from hybridcore.model.encoder import Encoder
 
     return Encoder(str(e5_path))
 
@@ -60,9 +60,7 @@ def real_encoder(e5_path):
 @pytest.fixture(scope="session")
 def real_embeddings(real_encoder, xquad_small) -> tuple[np.ndarray, np.ndarray]:
     """Real e5-small embeddings of the small XQuAD-R subset, candidates with context."""
-    from hybridcore.encoding import encode_lareqa
-
-    return encode_lareqa(real_encoder, xquad_small, with_context=True)
+    return xquad_small.encode(real_encoder, candidate_context=True)
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from hybridcore.evaluation import Evaluation, evaluate_lareqa
-from hybridcore.lareqa import RetrievalSet
+from hybridcore.data.lareqa import RetrievalSet
+from hybridcore.eval.settings import Evaluation, evaluate_lareqa
 
 
 def subset(data: RetrievalSet, paragraphs: int) -> RetrievalSet:

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from hybridcore.beir import export_beir, load_beir
+from hybridcore.data.beir import export_beir, load_beir
+from hybridcore.data.lareqa import RetrievalSet
 from hybridcore.errors import DataError
-from hybridcore.evaluation import evaluate_beir, evaluate_lareqa
-from hybridcore.lareqa import RetrievalSet
+from hybridcore.eval.settings import evaluate_beir, evaluate_lareqa
 
 
 def test_export_and_load_round_trip(xquad, tmp_path):
@@ -32,14 +32,14 @@ def test_cross_language_export_records_both_languages(xquad, tmp_path):
 def test_beir_path_equals_the_monolingual_setting(xquad_small, e5_path, tmp_path):
     """The same questions and sentences through either path give the same figures (fp32:
     in bf16 a text's vector moves slightly with the batch it is padded into)."""
-    from hybridcore.encoder import Encoder, EncoderSettings
-    from hybridcore.encoding import encode_beir, encode_lareqa
+    from hybridcore.model.encoder import Encoder
+    from hybridcore.run.spec import EncoderSettings
 
     encoder = Encoder(str(e5_path), EncoderSettings(precision="fp32"))
     thai = RetrievalSet("xquad-r", tuple(xquad_small.questions_in("th")), tuple(xquad_small.candidates_in("th")))
-    lareqa = evaluate_lareqa(thai, *encode_lareqa(encoder, thai, with_context=False), settings=["mono"])
+    lareqa = evaluate_lareqa(thai, *thai.encode(encoder, candidate_context=False), settings=["mono"])
     beir = load_beir(export_beir(xquad_small, tmp_path / "th", "th"))
-    result = evaluate_beir(beir, *encode_beir(encoder, beir))
+    result = evaluate_beir(beir, *beir.encode(encoder))
     group = result.groups[0]
     mono_th = next(g for g in lareqa.groups if g.query_lang == "th")
     assert len(group.query_ids) == len(mono_th.query_ids)

@@ -6,7 +6,8 @@ import pytest
 
 from bench.profile import encoding_profile, format_profile, part_of
 from bench.run import TARGETS, check_targets
-from hybridcore.encoder import Encoder, EncoderSettings, token_budget_batches
+from hybridcore.model.encoder import Encoder, token_budget_batches
+from hybridcore.run.spec import EncoderSettings
 
 QUESTIONS = ["who wrote it?", "when did the war end, and who signed the treaty?", "why?"]
 SENTENCES = ["It was written by a monk.", "The war ended in 1648.", "Because of the rain."]

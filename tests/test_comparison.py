@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hybridcore import comparison
-from hybridcore.evaluation import evaluate_lareqa
-from hybridcore.report import seen_unseen_table
+from hybridcore.analysis import comparison
+from hybridcore.analysis.tables import seen_unseen_table
+from hybridcore.eval.settings import evaluate_lareqa
 
 
 def _normalised(x: np.ndarray) -> np.ndarray:
@@ -27,7 +27,7 @@ def evaluations(real_embeddings, xquad_small):
 
 
 def _figures(evaluations) -> pd.DataFrame:
-    return pd.concat([pd.DataFrame(e.figure_columns()).assign(run=run) for run, e in evaluations.items()], ignore_index=True)
+    return pd.concat([e.figures().assign(run=run) for run, e in evaluations.items()], ignore_index=True)
 
 
 def _scores(evaluations) -> pd.DataFrame:

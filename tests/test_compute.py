@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from hybridcore import compute
-from hybridcore.compute import compute_slot
+from hybridcore.run import compute
+from hybridcore.run.compute import compute_slot
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +54,7 @@ def test_the_slot_count_is_a_setting(monkeypatch):
 def _holder(seconds: float) -> subprocess.Popen:
     """Another process holding the slot for ``seconds``, once it has it."""
     holder = subprocess.Popen([sys.executable, "-c",
-                               "import time\nfrom hybridcore.compute import compute_slot\n"
+                               "import time\nfrom hybridcore.run.compute import compute_slot\n"
                                f"with compute_slot():\n    print('held', flush=True)\n    time.sleep({seconds})\n"],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from db import queries, store
 from db.models import Run
 from db.session import make_engine
-from hybridcore.evaluation import evaluate_lareqa
+from hybridcore.eval.settings import evaluate_lareqa
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 STRATEGIES = ("reference", "mono", "cross", "hybrid")
@@ -52,7 +52,7 @@ def seeded_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
                                      code_version="test")
             store.store_results(engine, run_id, [evaluation], [("evaluation", "/nowhere")], {"evaluate:xquad-r": 1.0})
             with engine.begin() as conn:
-                started = datetime(2026, 11, 23 + night, 1, 30 + k, tzinfo=timezone.utc)
+                started = datetime(2026, 11, 23 + night, 1, 30 + k, tzinfo=UTC)
                 conn.execute(update(Run).where(Run.id == run_id).values(started_at=started, ended_at=started + timedelta(minutes=2)))
     # one failed run: listed, never compared
     failed = store.start_run(engine, "adhoc/broken", experiment="adhoc", strategy="hybrid", model="e5-small",

@@ -8,9 +8,9 @@ import struct
 import numpy as np
 import pytest
 
-from hybridcore import e5small
-from hybridcore.encoder import Encoder
-from hybridcore.models import resolve_model
+from hybridcore.model import e5small
+from hybridcore.model.encoder import Encoder
+from hybridcore.model.resolve import resolve_model
 
 
 def test_dequantize_one_block():

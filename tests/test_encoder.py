@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from hybridcore.encoder import Encoder, EncoderSettings, pool, token_budget_batches
-from hybridcore.precision import resolve_dtype
+from hybridcore.model.encoder import Encoder, pool, token_budget_batches
+from hybridcore.model.precision import resolve_dtype
+from hybridcore.run.spec import EncoderSettings
 
 TEXTS = ["short", "a somewhat longer sentence with more words in it", "mid length text here",
          "x", "another one, of medium size", "the longest text of them all, by quite a margin, it goes on"]

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from hybridcore.evaluation import evaluate_lareqa
-from hybridcore.lareqa import Candidate, Question, RetrievalSet, load_lareqa
-from hybridcore.report import language_table, summary_table
+from hybridcore.analysis.tables import language_table, summary_table
+from hybridcore.data.lareqa import Candidate, Question, RetrievalSet, load_lareqa
+from hybridcore.eval.settings import evaluate_lareqa
 
 
 def random_unit(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
@@ -82,7 +82,7 @@ def test_language_bias_is_measured():
 
 
 def test_top_k_matches_a_full_sort_and_refuses_an_empty_pool():
-    from hybridcore.index import top_k
+    from hybridcore.eval.index import top_k
 
     rng = np.random.default_rng(0)
     queries, candidates = rng.normal(size=(5, 8)).astype(np.float32), rng.normal(size=(40, 8)).astype(np.float32)

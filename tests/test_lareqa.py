@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from hybridcore.data.lareqa import load_lareqa
 from hybridcore.errors import DataError
-from hybridcore.lareqa import load_lareqa
 
 XQUAD_CANDIDATES = {"ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, "hi": 1244,
                     "ru": 1219, "th": 852, "tr": 1167, "vi": 1209, "zh": 1196}

@@ -7,13 +7,14 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
 import pytrec_eval
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
-from hybridcore import metrics
-from hybridcore.evaluation import evaluate_lareqa, lareqa_groups
+from hybridcore.eval import metrics
+from hybridcore.eval.settings import evaluate_lareqa, lareqa_groups
 
 
 def ranks_of(scores: list[list[float]], relevant: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:

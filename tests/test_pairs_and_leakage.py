@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
+from hybridcore.data.lareqa import load_lareqa
+from hybridcore.data.leakage import LeakageError, check_zero_shot, normalise
+from hybridcore.data.pairs import TrainingExample, examples_from_lareqa, load_jsonl, split_by_group, write_jsonl
 from hybridcore.errors import DataError
-from hybridcore.lareqa import load_lareqa
-from hybridcore.leakage import LeakageError, check_zero_shot, normalise
-from hybridcore.pairs import TrainingExample, examples_from_lareqa, load_jsonl, split_by_group, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_validation_split_holds_out_whole_groups(mlqa):
 def test_real_questions_that_share_an_answer_stay_together(xquad, mlqa):
     import itertools
 
-    from hybridcore.samplers import HybridStrategy, ParallelBatchSampler
+    from hybridcore.train.samplers import HybridStrategy, ParallelBatchSampler
     from tests.helpers import assert_no_shared_answer, positives_by_group
 
     # XQuAD-R: several SQuAD questions per answer sentence; none may meet in a batch
@@ -101,7 +101,7 @@ def test_mlqa_r_training_data_is_zero_shot_for_xquad_r(mlqa, xquad):
 
 def test_hugging_face_dataset_with_the_same_columns(tmp_path):
     """The hf: path through `datasets.load_dataset`, here on a local dataset folder (no hub)."""
-    from hybridcore.pairs import load_training_examples
+    from hybridcore.data.pairs import load_training_examples
 
     examples = [TrainingExample("p1", "en", "Who?", "Him."), TrainingExample("p1", "de", "Wer?", "Er.")]
     folder = tmp_path / "hf-set"

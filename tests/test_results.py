@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybridcore.results import load_evaluation, save_evaluation
+from hybridcore.eval.results import load_evaluation, save_evaluation
 from tests.helpers import fake_evaluation
 
 

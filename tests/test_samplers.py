@@ -5,11 +5,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-from hybridcore.pairs import TrainingExample
-from hybridcore.samplers import CrossStrategy, HybridStrategy, MonoStrategy, ParallelBatchSampler, make_strategy
+from hybridcore.data.pairs import TrainingExample
+from hybridcore.train.samplers import CrossStrategy, HybridStrategy, MonoStrategy, ParallelBatchSampler, make_strategy
 from tests.helpers import assert_no_shared_answer, positives_by_group
 
 LANGS = ["ar", "de", "en", "es", "hi", "vi", "zh"]

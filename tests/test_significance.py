@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from hybridcore.significance import benjamini_hochberg, holm, paired_randomization_test
+from hybridcore.analysis.significance import benjamini_hochberg, holm, paired_randomization_test
 
 
 def test_randomization_p_value_matches_scipy_permutation_test():

@@ -61,7 +61,7 @@ def _writer(url: str, name: str, seed: int, data_dir: str) -> None:
     import os
 
     os.environ["HYBRID_EVAL_DATA_DIR"] = data_dir
-    from hybridcore.lareqa import load_lareqa
+    from hybridcore.data.lareqa import load_lareqa
 
     data = load_lareqa("xquad-r", ["en", "de"])
     engine = make_engine(url)

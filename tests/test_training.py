@@ -9,11 +9,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from hybridcore.encoder import Encoder, EncoderSettings
-from hybridcore.lareqa import load_lareqa
-from hybridcore.losses import info_nce
-from hybridcore.pairs import examples_from_lareqa
-from hybridcore.trainer import TrainConfig, Trainer
+from hybridcore.data.lareqa import load_lareqa
+from hybridcore.data.pairs import examples_from_lareqa
+from hybridcore.model.encoder import Encoder
+from hybridcore.run.spec import EncoderSettings, TrainConfig
+from hybridcore.train.losses import info_nce
+from hybridcore.train.trainer import Trainer
 
 
 class Interrupted(Exception):

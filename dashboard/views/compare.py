@@ -7,9 +7,21 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, download, pick_dataset, pick_one,
-                               pick_runs, run_figures, short_labels, show, experiment_caption)
-from hybridcore.comparison import macro, side_by_side
+from dashboard.widgets import (
+    METRIC_LABELS,
+    completed_runs,
+    default_baseline,
+    download,
+    experiment_caption,
+    pick_dataset,
+    pick_one,
+    pick_runs,
+    run_figures,
+    short_labels,
+    show,
+)
+from hybridcore.analysis.comparison import side_by_side
+from hybridcore.analysis.figures import macro
 
 DEFAULT_METRICS = ["map", "recall@1", "recall@10", "ndcg@10", "rank_distance"]
 LOWER_IS_BETTER = {"rank_distance"}

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
 from dashboard.widgets import download, labels, metric_label, show
-from hybridcore.comparison import HEADLINE, macro, strategy_rank
+from hybridcore.analysis.figures import HEADLINE, macro, strategy_rank
 
 LEADING = ["id", "name", "strategy", "status"]
 TRAILING = ["experiment", "alpha", "model", "train_set", "eval_sets", "started_at", "duration_s", "seed", "code_version", "error"]
@@ -44,8 +44,8 @@ def filtered_runs() -> pd.DataFrame:
     chosen_sets = cols[4].multiselect("evaluation set", eval_sets, key="runs-eval-set")
     dates = cols[5].date_input("started between", (first, last), key="runs-dates")
     start, end = (dates if isinstance(dates, tuple | list) and len(dates) == 2 else (first, last))
-    runs = data.runs(since=datetime.combine(start, time.min, timezone.utc),
-                     until=datetime.combine(end + timedelta(days=1), time.min, timezone.utc))
+    runs = data.runs(since=datetime.combine(start, time.min, UTC),
+                     until=datetime.combine(end + timedelta(days=1), time.min, UTC))
     for field, values in choices.items():
         if values:
             runs = runs[runs[field].isin(values)]

@@ -6,9 +6,22 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.widgets import (completed_runs, default_treatment, download, experiment_caption, pick_dataset, pick_one,
-                               pick_runs, run_figures, run_scores, short_labels, show, show_tests)
-from hybridcore.comparison import SETTING_LABELS, paired_tests, seen_languages, seen_unseen, seen_unseen_differences
+from dashboard.widgets import (
+    completed_runs,
+    default_treatment,
+    download,
+    experiment_caption,
+    pick_dataset,
+    pick_one,
+    pick_runs,
+    run_figures,
+    run_scores,
+    short_labels,
+    show,
+    show_tests,
+)
+from hybridcore.analysis.comparison import paired_tests, seen_languages, seen_unseen, seen_unseen_differences
+from hybridcore.analysis.figures import SETTING_LABELS
 
 
 def render() -> None:
@@ -23,7 +36,8 @@ def render() -> None:
         st.info("The chosen runs record no training languages, so nothing counts as seen.")
         return
     languages = sorted(set(figures.loc[figures["dataset"] == dataset, "query_lang"]))
-    st.caption(f"{experiment_caption(chosen)}Seen in training: {', '.join(sorted(seen))}. Unseen: {', '.join(l for l in languages if l not in seen) or 'none'}. "
+    unseen = ", ".join(x for x in languages if x not in seen) or "none"
+    st.caption(f"{experiment_caption(chosen)}Seen in training: {', '.join(sorted(seen))}. Unseen: {unseen}. "
                "A group counts by its query language; each language's mean counts once.")
     short = short_labels(chosen)
     names, treatment = [short[c] for c in chosen], short[treatment]

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hybridcore.beir import BeirDataset
-from hybridcore.evaluation import SETTINGS, lareqa_groups
-from hybridcore.index import top_k
-from hybridcore.lareqa import RetrievalSet
+from hybridcore.eval.index import top_k
+from hybridcore.eval.settings import SETTINGS, lareqa_groups
+from hybridcore.files import write_text_atomic
+
+if TYPE_CHECKING:
+    from hybridcore.data.beir import BeirDataset
+    from hybridcore.data.lareqa import RetrievalSet
 
 
 def run_lines(query_ids: Sequence[str], doc_ids: Sequence[str], scores: np.ndarray, indices: np.ndarray, run_name: str) -> list[str]:
@@ -28,9 +32,7 @@ def qrels_lines(qrels: Mapping[str, Mapping[str, int]]) -> list[str]:
 
 
 def _write(path: Path, lines: list[str]) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def write_lareqa_trec(data: RetrievalSet, question_embeddings: np.ndarray, candidate_embeddings: np.ndarray,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from hybridcore.files import atomic_file
 
 
 def weights_fingerprint(model: torch.nn.Module) -> str:
@@ -61,8 +62,5 @@ class EmbeddingCache:
 
     def put(self, key: str, array: np.ndarray) -> None:
         """Write atomically: a reader never sees half an array."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
-        np.save(tmp, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
-        os.replace(tmp, path)
+        with atomic_file(self._path(key)) as tmp, tmp.open("wb") as handle:
+            np.save(handle, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hybridcore.pairs import TrainingExample, answer_sets
+from hybridcore.data.pairs import TrainingExample, answer_sets
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from hybridcore.lareqa import RetrievalSet
-from hybridcore.pairs import TrainingExample
+from hybridcore.data.dataset import RetrievalData
+from hybridcore.data.pairs import TrainingExample
 
 _PUNCT_OR_SPACE = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -50,18 +50,19 @@ class LeakageError(RuntimeError):
         super().__init__("; ".join(lines) + ". Remove them, or override explicitly (--allow-overlap).")
 
 
-def overlap(examples: Sequence[TrainingExample], eval_set: RetrievalSet, n_examples: int = 5) -> OverlapReport:
-    """Count training examples whose query equals an evaluation question, and those whose
-    positive equals an evaluation candidate sentence (both normalised; empty texts ignored)."""
-    questions = {normalise(q.text) for q in eval_set.questions} - {""}
-    sentences = {normalise(c.sentence) for c in eval_set.candidates} - {""}
+def overlap(examples: Sequence[TrainingExample], eval_set: RetrievalData, n_examples: int = 5) -> OverlapReport:
+    """Count training examples whose query equals an evaluation query, and those whose
+    positive equals an evaluation candidate (both normalised; empty texts ignored)."""
+    texts = eval_set.guard_texts()
+    questions = {normalise(t) for t in texts.queries} - {""}
+    sentences = {normalise(t) for t in texts.passages} - {""}
     q_hits = [e.query for e in examples if normalise(e.query) in questions]
     p_hits = [e.positive for e in examples if normalise(e.positive) in sentences]
     return OverlapReport(eval_set.name, len(q_hits), len(p_hits), tuple(dict.fromkeys(q_hits))[:n_examples],
                          tuple(dict.fromkeys(p_hits))[:n_examples])
 
 
-def check_zero_shot(examples: Sequence[TrainingExample], eval_sets: Mapping[str, RetrievalSet] | Sequence[RetrievalSet],
+def check_zero_shot(examples: Sequence[TrainingExample], eval_sets: Mapping[str, RetrievalData] | Sequence[RetrievalData],
                     allow_overlap: bool = False) -> list[OverlapReport]:
     """Reports for every evaluation set; raises LeakageError on any overlap unless allowed."""
     sets = eval_sets.values() if isinstance(eval_sets, Mapping) else eval_sets

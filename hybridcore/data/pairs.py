@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from hybridcore.data.jsonl import read_jsonl
+from hybridcore.data.languages import check_language
+from hybridcore.data.lareqa import RetrievalSet, load_lareqa
 from hybridcore.errors import DataError
-from hybridcore.jsonl import read_jsonl
-from hybridcore.languages import check_language
-from hybridcore.lareqa import RetrievalSet, load_lareqa
+from hybridcore.files import atomic_file
 
 JSONL_FIELDS = ("parallel_id", "lang", "query", "positive")
 
@@ -105,8 +106,7 @@ def load_training_examples(source: str | Path, with_context: bool = False) -> li
 def write_jsonl(examples: Iterable[TrainingExample], path: str | Path) -> Path:
     """The inverse of ``load_jsonl``."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_file(path) as tmp, tmp.open("w", encoding="utf-8") as f:
         for e in examples:
             row = {"parallel_id": e.parallel_id, "lang": e.lang, "query": e.query, "positive": e.positive}
             if e.negatives:
@@ -114,7 +114,6 @@ def write_jsonl(examples: Iterable[TrainingExample], path: str | Path) -> Path:
             if e.context is not None:
                 row["context"] = e.context
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
     return path
 
 

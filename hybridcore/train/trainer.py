@@ -20,42 +20,18 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer
 
-from hybridcore.checkpoint import load_checkpoint, save_checkpoint
-from hybridcore.encoder import load_model, pool
-from hybridcore.losses import info_nce
-from hybridcore.models import resolve_model
-from hybridcore.pairs import TrainingExample, split_by_group
-from hybridcore.precision import resolve_dtype
+from hybridcore.data.pairs import TrainingExample, split_by_group
+from hybridcore.files import atomic_folder, write_text_atomic
+from hybridcore.model.encoder import load_model, pool
+from hybridcore.model.precision import resolve_dtype
+from hybridcore.model.resolve import resolve_model
+from hybridcore.model.st_export import recorded_settings, save_sentence_transformer
 from hybridcore.progress import progress_bar
-from hybridcore.provenance import code_version
-from hybridcore.samplers import Batch, ParallelBatchSampler, make_strategy
-from hybridcore.st_export import save_sentence_transformer
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every knob of a training run; recorded with the run."""
-
-    strategy: str = "hybrid"
-    alpha: float = 0.5
-    batch_size: int = 32
-    steps: int = 200
-    learning_rate: float = 3e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0
-    temperature: float = 0.05
-    seed: int = 42
-    precision: str = "auto"
-    pooling: str = "mean"
-    query_prefix: str = "query: "
-    passage_prefix: str = "passage: "
-    query_max_length: int = 64
-    passage_max_length: int = 256
-    validation_fraction: float = 0.1
-    validate_every: int = 50
-    patience: int = 3
-    checkpoint_every: int = 50
+from hybridcore.run.provenance import code_version
+from hybridcore.run.spec import EncoderSettings, TrainConfig
+from hybridcore.train.checkpoint import load_checkpoint, save_checkpoint
+from hybridcore.train.losses import info_nce
+from hybridcore.train.samplers import Batch, ParallelBatchSampler, make_strategy
 
 
 @dataclass
@@ -72,10 +48,10 @@ class TrainResult:
 class _Tokenised:
     """Token ids of every query, positive and hard negative, computed once."""
 
-    def __init__(self, tokenizer, examples: Sequence[TrainingExample], config: TrainConfig) -> None:
-        q_texts = [config.query_prefix + e.query for e in examples]
+    def __init__(self, tokenizer, examples: Sequence[TrainingExample], config: TrainConfig, encoder: EncoderSettings) -> None:
+        q_texts = [encoder.query_prefix + e.query for e in examples]
         self.queries = tokenizer(q_texts, truncation=True, max_length=config.query_max_length)["input_ids"]
-        p_texts = [config.passage_prefix + e.positive for e in examples]
+        p_texts = [encoder.passage_prefix + e.positive for e in examples]
         contexts = [e.context for e in examples]
         if any(c is not None for c in contexts):
             pairs = tokenizer(p_texts, [c or "" for c in contexts], truncation="longest_first", max_length=config.passage_max_length)
@@ -84,7 +60,7 @@ class _Tokenised:
         else:
             self.passages = tokenizer(p_texts, truncation=True, max_length=config.passage_max_length)["input_ids"]
             self.passage_types = None
-        flat = [config.passage_prefix + n for e in examples for n in e.negatives]
+        flat = [encoder.passage_prefix + n for e in examples for n in e.negatives]
         ids = tokenizer(flat, truncation=True, max_length=config.passage_max_length)["input_ids"] if flat else []
         self.negatives: list[list[list[int]]] = []
         it = iter(ids)
@@ -96,8 +72,8 @@ class Trainer:
     """One training run: ``Trainer(...).train()``."""
 
     def __init__(self, model: str | Path, examples: Sequence[TrainingExample], config: TrainConfig, out_dir: str | Path,
-                 trust_remote_code: bool = False, on_step: Callable[[int], None] | None = None,
-                 record: dict | None = None) -> None:
+                 encoder: EncoderSettings | None = None, trust_remote_code: bool = False,
+                 on_step: Callable[[int], None] | None = None, record: dict | None = None) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
         # Checkpoints live beside the model folder, which is written whole at the end.
@@ -108,6 +84,8 @@ class Trainer:
         self.base_model = str(model)
         torch.manual_seed(config.seed)
         path = resolve_model(model)
+        # Trained the way the base model encodes (unless told otherwise), and recorded so.
+        self.encoder = (encoder or EncoderSettings()).resolved(recorded_settings(path))
         self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
         self.model = load_model(path, trust_remote_code)
         self.model.train()
@@ -119,9 +97,9 @@ class Trainer:
         self.train_examples, self.val_examples = train_examples, val_examples
         strategy = make_strategy(config.strategy, config.alpha)
         self.sampler = ParallelBatchSampler(train_examples, strategy, config.batch_size, config.seed)
-        self.train_tokens = _Tokenised(self.tokenizer, train_examples, config)
+        self.train_tokens = _Tokenised(self.tokenizer, train_examples, config, self.encoder)
         self.val_batches = _validation_plan(val_examples, strategy, config)
-        self.val_tokens = _Tokenised(self.tokenizer, val_examples, config) if self.val_batches else None
+        self.val_tokens = _Tokenised(self.tokenizer, val_examples, config, self.encoder) if self.val_batches else None
 
         decay = [p for n, p in self.model.named_parameters() if p.ndim >= 2]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim < 2]  # biases, norms
@@ -148,7 +126,7 @@ class Trainer:
         batch = {k: v.to(self.device) for k, v in batch.items()}
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             hidden = self.model(**batch).last_hidden_state
-        return pool(hidden, batch["attention_mask"], self.config.pooling)  # type: ignore[arg-type]
+        return pool(hidden, batch["attention_mask"], self.encoder.pooling)  # type: ignore[arg-type]
 
     def batch_loss(self, batch: Batch, tokens: _Tokenised) -> torch.Tensor:
         q_idx = [q for q, _ in batch.pairs]
@@ -225,8 +203,7 @@ class Trainer:
         if (best_dir / "model.safetensors").is_file():
             self.model.load_state_dict(load_file(str(best_dir / "model.safetensors")))
         final = self.out_dir
-        save_sentence_transformer(self.model, self.tokenizer, final, self.config.pooling, self.config.query_prefix,
-                                  self.config.passage_prefix, max_seq_length=self.config.passage_max_length)
+        save_sentence_transformer(self.model, self.tokenizer, final, self.encoder)
         result = TrainResult(
             model_dir=final,
             steps_done=state["step"],
@@ -236,20 +213,18 @@ class Trainer:
             train_seconds=state["seconds"],
             history=state["history"],
         )
-        record = {"base_model": self.base_model, "config": asdict(self.config), "n_train_examples": len(self.train_examples),
+        record = {"base_model": self.base_model, "config": asdict(self.config), "encoder": self.encoder.as_dict(),
+                  "n_train_examples": len(self.train_examples),
                   "n_validation_examples": len(self.val_examples), "code_version": self.code_version, **self.extra_record,
                   **{k: v for k, v in asdict(result).items() if k != "model_dir"}}
-        (final / "training.json").write_text(json.dumps(record, indent=1, default=str))
+        write_text_atomic(final / "training.json", json.dumps(record, indent=1, default=str))
         shutil.rmtree(self.work_dir, ignore_errors=True)
         return result
 
 
 def _save_weights(model: torch.nn.Module, folder: Path) -> None:
-    tmp = folder.with_name(folder.name + ".partial")
-    tmp.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    with atomic_folder(folder) as tmp:
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
 
 
 def _validation_plan(examples: Sequence[TrainingExample], strategy, config: TrainConfig) -> list[Batch]:
@@ -265,7 +240,8 @@ def _validation_plan(examples: Sequence[TrainingExample], strategy, config: Trai
 
 
 def train(model: str | Path, examples: Sequence[TrainingExample], config: TrainConfig, out_dir: str | Path,
-          progress: bool = True, trust_remote_code: bool = False, record: dict | None = None) -> TrainResult:
+          encoder: EncoderSettings | None = None, progress: bool = True, trust_remote_code: bool = False,
+          record: dict | None = None) -> TrainResult:
     """Fine-tune ``model`` on ``examples`` into the folder ``out_dir``; resumes from the
     checkpoint in ``<out_dir>.work`` if a killed run left one."""
-    return Trainer(model, examples, config, out_dir, trust_remote_code, record=record).train(progress)
+    return Trainer(model, examples, config, out_dir, encoder, trust_remote_code, record=record).train(progress)

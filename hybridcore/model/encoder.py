@@ -6,39 +6,22 @@ of short questions is large and a batch of long paragraphs is small, and padding
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Literal
-
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import AutoModel, AutoTokenizer
 
-from hybridcore.cache import EmbeddingCache, texts_key, weights_fingerprint
-from hybridcore.models import resolve_model
-from hybridcore.precision import resolve_dtype
+from hybridcore.model.cache import EmbeddingCache, texts_key, weights_fingerprint
+from hybridcore.model.precision import resolve_dtype
+from hybridcore.model.resolve import resolve_model
+from hybridcore.model.st_export import recorded_settings
 from hybridcore.progress import progress_bar
-
-Pooling = Literal["mean", "cls"]
-
-
-@dataclass(frozen=True)
-class EncoderSettings:
-    """How texts become vectors; part of every cache key and run record."""
-
-    pooling: Pooling = "mean"
-    query_prefix: str = "query: "
-    passage_prefix: str = "passage: "
-    max_length: int = 512
-    precision: Literal["auto", "bf16", "fp32"] = "auto"
-    tokens_per_batch: int = 4096  # measured best of 1k-16k on 2 AMX cores
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+from hybridcore.run.spec import EncoderSettings, Pooling
 
 
 @dataclass
@@ -94,11 +77,12 @@ class Encoder:
         trust_remote_code: bool = False,
         cache: EmbeddingCache | None = None,
     ) -> None:
-        self.settings = settings or EncoderSettings()
         self.cache = cache
         self._fingerprint: str | None = None
         self.name = str(model)
         self.path = resolve_model(model)
+        # A model trained with cls pooling (or other prefixes) is encoded the way it was trained.
+        self.settings = (settings or EncoderSettings()).resolved(recorded_settings(self.path))
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.dtype = resolve_dtype(self.settings.precision, self.device)
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, trust_remote_code=trust_remote_code)

@@ -14,103 +14,22 @@ A group keeps per-query values, so runs can later be compared with paired tests.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from hybridcore import metrics
-from hybridcore.beir import BeirDataset
-from hybridcore.lareqa import RetrievalSet
+from hybridcore.eval import metrics
+from hybridcore.eval.results import Evaluation, GroupScores
+
+if TYPE_CHECKING:  # the formats import these functions, not the other way round
+    from hybridcore.data.beir import BeirDataset
+    from hybridcore.data.lareqa import RetrievalSet
 
 ALL_LANGUAGES = "all"
 SETTINGS = ("mono", "cross", "multi")
-
-
-@dataclass(frozen=True)
-class GroupScores:
-    """Per-query metric values of one (setting, query language, candidate language) group."""
-
-    setting: str
-    query_lang: str
-    candidate_lang: str
-    query_ids: tuple[str, ...]
-    per_query: dict[str, np.ndarray] = field(compare=False)
-
-    def mean(self, metric: str) -> float:
-        values = self.per_query[metric]
-        return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """All groups of one dataset's evaluation, with macro averages per setting."""
-
-    dataset: str
-    groups: tuple[GroupScores, ...]
-
-    def settings(self) -> list[str]:
-        return list(dict.fromkeys(g.setting for g in self.groups))
-
-    def macro(self, setting: str, metric: str) -> float:
-        """Unweighted mean over the setting's groups (languages or language pairs)."""
-        means = [g.mean(metric) for g in self.groups if g.setting == setting and metric in g.per_query]
-        means = [m for m in means if not math.isnan(m)]
-        return float(np.mean(means)) if means else math.nan
-
-    def summary(self) -> dict[str, dict[str, float]]:
-        return {
-            s: {m: self.macro(s, m) for m in self._metrics(s)} for s in self.settings()
-        }
-
-    def _metrics(self, setting: str) -> list[str]:
-        return list(dict.fromkeys(m for g in self.groups if g.setting == setting for m in g.per_query))
-
-    def figure_columns(self) -> dict[str, list]:
-        """One row per (group, metric): the group's mean, as columns ready for a table."""
-        cols: dict[str, list] = {k: [] for k in ("dataset", "setting", "query_lang", "candidate_lang", "metric", "value", "n_queries")}
-        for g in self.groups:
-            for metric in g.per_query:
-                mean = g.mean(metric)
-                for key, value in zip(cols, (self.dataset, g.setting, g.query_lang, g.candidate_lang, metric,
-                                             None if math.isnan(mean) else mean, len(g.query_ids))):
-                    cols[key].append(value)
-        return cols
-
-    def per_query_columns(self) -> dict[str, np.ndarray]:
-        """One row per (group, query, metric), as arrays (hundreds of thousands of rows)."""
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("setting", "query_lang", "candidate_lang", "query_id", "metric", "value")}
-        for g in self.groups:
-            n = len(g.query_ids)
-            for metric, values in g.per_query.items():
-                parts["setting"].append(np.full(n, g.setting, dtype=object))
-                parts["query_lang"].append(np.full(n, g.query_lang, dtype=object))
-                parts["candidate_lang"].append(np.full(n, g.candidate_lang, dtype=object))
-                parts["query_id"].append(np.asarray(g.query_ids, dtype=object))
-                parts["metric"].append(np.full(n, metric, dtype=object))
-                parts["value"].append(np.asarray(values, dtype=np.float64))
-        cols = {k: np.concatenate(v) if v else np.array([], dtype=object) for k, v in parts.items()}
-        cols["dataset"] = np.full(len(cols["value"]), self.dataset, dtype=object)
-        return cols
-
-    def to_dict(self) -> dict:
-        """JSON-ready figures: macro summary and every group's means (no per-query values)."""
-        return {
-            "dataset": self.dataset,
-            "summary": self.summary(),
-            "groups": [
-                {
-                    "setting": g.setting,
-                    "query_lang": g.query_lang,
-                    "candidate_lang": g.candidate_lang,
-                    "n_queries": len(g.query_ids),
-                    "metrics": {m: g.mean(m) for m in g.per_query},
-                }
-                for g in self.groups
-            ],
-        }
 
 
 def score_groups(

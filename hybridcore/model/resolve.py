@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hybridcore import e5small
-from hybridcore.paths import models_dir
+from hybridcore.model import e5small
+from hybridcore.run.paths import models_dir
 
 
 def resolve_model(name_or_path: str | Path) -> str:

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from hybridcore.data.dataset import DatasetFormat, GuardTexts
+from hybridcore.data.languages import check_language
 from hybridcore.errors import DataError
-from hybridcore.languages import check_language
-from hybridcore.paths import data_dir
+from hybridcore.run.paths import resolve_dataset_dir
+
+if TYPE_CHECKING:
+    from hybridcore.eval.results import Evaluation
+    from hybridcore.model.encoder import Encoder
 
 
 @dataclass(frozen=True)
@@ -63,22 +72,33 @@ class RetrievalSet:
     def candidates_in(self, lang: str) -> list[Candidate]:
         return [c for c in self.candidates if c.lang == lang]
 
+    # --- RetrievalData ------------------------------------------------------------------
+    # The evaluation code is imported when used: loading and checking data needs no torch.
 
-def resolve_dataset_dir(name_or_path: str | Path) -> Path:
-    """A folder path as given, or a name such as ``xquad-r`` under the data directory."""
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    candidate = data_dir() / str(name_or_path)
-    if candidate.is_dir():
-        return candidate
-    raise FileNotFoundError(
-        f"dataset {name_or_path!r} not found: neither a folder nor {candidate} "
-        "(set HYBRID_EVAL_DATA_DIR to the folder holding xquad-r/ and mlqa-r/)"
-    )
+    def encode(self, encoder: Encoder, candidate_context: bool = True, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Question and candidate embeddings, row-aligned with ``questions`` and ``candidates``.
+        With ``candidate_context`` each sentence is encoded with its paragraph (LAReQA's way)."""
+        questions = encoder.encode_queries([q.text for q in self.questions], progress=progress)
+        contexts = [c.context for c in self.candidates] if candidate_context else None
+        candidates = encoder.encode_passages([c.sentence for c in self.candidates], contexts, progress=progress)
+        return questions, candidates
+
+    def evaluate(self, queries: np.ndarray, candidates: np.ndarray) -> Evaluation:
+        """The Mo, Cr and Mul settings."""
+        from hybridcore.eval.settings import evaluate_lareqa
+
+        return evaluate_lareqa(self, queries, candidates)
+
+    def write_trec(self, queries: np.ndarray, candidates: np.ndarray, folder: Path, run_name: str) -> list[Path]:
+        from hybridcore.eval.trec import write_lareqa_trec
+
+        return write_lareqa_trec(self, queries, candidates, folder, run_name)
+
+    def guard_texts(self) -> GuardTexts:
+        return GuardTexts(tuple(q.text for q in self.questions), tuple(c.sentence for c in self.candidates))
 
 
-def load_lareqa(name_or_path: str | Path, languages: list[str] | None = None) -> RetrievalSet:
+def load_lareqa(name_or_path: str | Path, languages: Sequence[str] | None = None) -> RetrievalSet:
     """Load every ``<lang>.json`` of a LAReQA folder (or only ``languages``)."""
     folder = resolve_dataset_dir(name_or_path)
     files = {p.stem: p for p in sorted(folder.glob("*.json"))}
@@ -165,3 +185,10 @@ def _answer_sentences(path: Path, record: str, qa: dict, breaks: list[list[int]]
         if ids[hits[0]] not in found:
             found.append(ids[hits[0]])
     return found
+
+
+def _is_lareqa(folder: Path) -> bool:
+    return any(folder.glob("*.json")) and not (folder / "corpus.jsonl").exists()
+
+
+FORMAT = DatasetFormat("lareqa", _is_lareqa, lambda folder, options: load_lareqa(folder, options.languages))

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
-from hybridcore import comparison
-from hybridcore.comparison import SETTING_LABELS
-from hybridcore.evaluation import Evaluation
+from hybridcore.analysis import comparison
+from hybridcore.analysis.figures import METRIC_LABELS, SETTING_LABELS, per_language
 
-METRIC_LABELS = {"map": "mAP", "recall@1": "R@1", "recall@10": "R@10", "recall@100": "R@100",
-                 "ndcg@10": "nDCG@10", "mrr@10": "MRR@10", "rank_distance": "rank dist"}
+if TYPE_CHECKING:
+    from hybridcore.eval.results import Evaluation
 
 
 def _fmt(value: float, metric: str) -> str:
@@ -40,14 +39,12 @@ def summary_table(evaluation: Evaluation) -> str:
 
 def language_table(evaluation: Evaluation, metric: str = "map") -> str:
     """Per query language: Mo, mean Cr over candidate languages, Mul, and rank distance."""
-    langs = list(dict.fromkeys(g.query_lang for g in evaluation.groups))
-    rows = []
-    for lang in langs:
-        def mean_of(setting: str, m: str = metric) -> float:
-            values = [g.mean(m) for g in evaluation.groups if g.setting == setting and g.query_lang == lang]
-            return float(np.mean(values)) if values else math.nan
-        rows.append([lang, _fmt(mean_of("mono"), metric), _fmt(mean_of("cross"), metric),
-                     _fmt(mean_of("multi"), metric), _fmt(mean_of("multi", "rank_distance"), "rank_distance")])
+    figures = evaluation.figures().assign(run="run")
+    langs = list(dict.fromkeys(figures["query_lang"]))
+    columns = [per_language(figures, ["run"], evaluation.dataset, setting, m).get("run", pd.Series(dtype=float))
+               for setting, m in (("mono", metric), ("cross", metric), ("multi", metric), ("multi", "rank_distance"))]
+    rows = [[lang] + [_fmt(float(col.get(lang, math.nan)), "rank_distance" if i == 3 else metric) for i, col in enumerate(columns)]
+            for lang in langs]
     label = METRIC_LABELS.get(metric, metric)
     return _table(["lang", f"Mo {label}", f"Cr {label}", f"Mul {label}", "rank dist"], rows)
 

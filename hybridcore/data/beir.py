@@ -9,15 +9,22 @@ exercised on real data and LAReQA sets can be handed to BEIR/MIRACL tooling.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from hybridcore.data.dataset import DatasetFormat, GuardTexts
+from hybridcore.data.jsonl import read_jsonl
+from hybridcore.data.languages import check_language
 from hybridcore.errors import DataError
-from hybridcore.jsonl import read_jsonl
-from hybridcore.languages import check_language
-from hybridcore.lareqa import RetrievalSet
+from hybridcore.files import atomic_folder
+
+if TYPE_CHECKING:
+    from hybridcore.data.lareqa import RetrievalSet
+    from hybridcore.eval.results import Evaluation
+    from hybridcore.model.encoder import Encoder
 
 META_FILE = "hybrid-eval.json"
 
@@ -34,6 +41,31 @@ class BeirDataset:
     query_ids: tuple[str, ...]
     query_texts: tuple[str, ...]
     qrels: dict[str, dict[str, int]]
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(sorted({self.lang, self.query_lang}))
+
+    # --- RetrievalData (evaluation code imported when used: loading needs no torch) -----
+
+    def encode(self, encoder: Encoder, candidate_context: bool = True, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Query and corpus embeddings, row-aligned with ``query_ids`` and ``doc_ids``
+        (a BEIR document is its title and text; there is no paragraph context)."""
+        return (encoder.encode_queries(list(self.query_texts), progress=progress),
+                encoder.encode_passages(list(self.doc_texts), progress=progress))
+
+    def evaluate(self, queries: np.ndarray, candidates: np.ndarray) -> Evaluation:
+        from hybridcore.eval.settings import evaluate_beir
+
+        return evaluate_beir(self, queries, candidates)
+
+    def write_trec(self, queries: np.ndarray, candidates: np.ndarray, folder: Path, run_name: str) -> list[Path]:
+        from hybridcore.eval.trec import write_beir_trec
+
+        return write_beir_trec(self, queries, candidates, folder, run_name)
+
+    def guard_texts(self) -> GuardTexts:
+        return GuardTexts(self.query_texts, self.doc_texts)
 
 
 def _read_rows(path: Path, what: str) -> list[tuple[str, dict]]:
@@ -116,23 +148,24 @@ def export_beir(data: RetrievalSet, out: str | Path, query_lang: str, candidate_
     questions = [q for q in data.questions_in(query_lang) if doc_ids.intersection(q.relevant)]
     if not docs or not questions:
         raise DataError(out, f"{query_lang}->{candidate_lang}", f"{data.name} has no such questions/candidates")
-    tmp = out.with_name(out.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "qrels").mkdir(parents=True, exist_ok=True)
-    with (tmp / "corpus.jsonl").open("w", encoding="utf-8") as f:
-        for c in docs:
-            f.write(json.dumps({"_id": c.id, "title": "", "text": c.sentence, "context": c.context}, ensure_ascii=False) + "\n")
-    with (tmp / "queries.jsonl").open("w", encoding="utf-8") as f:
-        for q in questions:
-            f.write(json.dumps({"_id": q.key, "text": q.text}, ensure_ascii=False) + "\n")
-    with (tmp / "qrels" / f"{split}.tsv").open("w", encoding="utf-8") as f:
-        f.write("query-id\tcorpus-id\tscore\n")
-        for q in questions:
-            for cid in q.relevant:
-                if cid in doc_ids:
-                    f.write(f"{q.key}\t{cid}\t1\n")
-    meta = {"name": f"{data.name}-{query_lang}-{candidate_lang}", "language": candidate_lang, "query_language": query_lang}
-    (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
+    with atomic_folder(out) as tmp:
+        (tmp / "qrels").mkdir()
+        with (tmp / "corpus.jsonl").open("w", encoding="utf-8") as f:
+            for c in docs:
+                f.write(json.dumps({"_id": c.id, "title": "", "text": c.sentence, "context": c.context}, ensure_ascii=False) + "\n")
+        with (tmp / "queries.jsonl").open("w", encoding="utf-8") as f:
+            for q in questions:
+                f.write(json.dumps({"_id": q.key, "text": q.text}, ensure_ascii=False) + "\n")
+        with (tmp / "qrels" / f"{split}.tsv").open("w", encoding="utf-8") as f:
+            f.write("query-id\tcorpus-id\tscore\n")
+            for q in questions:
+                for cid in q.relevant:
+                    if cid in doc_ids:
+                        f.write(f"{q.key}\t{cid}\t1\n")
+        meta = {"name": f"{data.name}-{query_lang}-{candidate_lang}", "language": candidate_lang, "query_language": query_lang}
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
     return out
+
+
+FORMAT = DatasetFormat("beir", lambda folder: (folder / "corpus.jsonl").is_file(),
+                       lambda folder, options: load_beir(folder, options.lang, options.split))

@@ -8,11 +8,12 @@ resumes exactly where the last checkpoint left it.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from hybridcore.files import atomic_folder
 
 STATE_FILE = "trainer_state.json"
 
@@ -26,20 +27,12 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torc
 
 def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, record: dict) -> Path:
     """Write the checkpoint to ``folder`` atomically (a crash mid-write keeps the old one)."""
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
-    tensors, groups = _optimizer_tensors(optimizer)
-    save_file(tensors, str(tmp / "optimizer.safetensors"))
-    save_file(_rng_state(), str(tmp / "rng.safetensors"))
-    (tmp / STATE_FILE).write_text(json.dumps({**record, "optimizer": groups}, indent=1))
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_folder(folder) as tmp:
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        tensors, groups = _optimizer_tensors(optimizer)
+        save_file(tensors, str(tmp / "optimizer.safetensors"))
+        save_file(_rng_state(), str(tmp / "rng.safetensors"))
+        (tmp / STATE_FILE).write_text(json.dumps({**record, "optimizer": groups}, indent=1))
     return folder
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hybridcore.paths import home_dir
+from hybridcore.run.paths import home_dir
 
 POLL_SECONDS = 2.0
 

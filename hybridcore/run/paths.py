@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def data_dir() -> Path:
@@ -29,3 +29,17 @@ def models_dir() -> Path:
 
 def embeddings_dir() -> Path:
     return home_dir() / "embeddings"
+
+
+def resolve_dataset_dir(name_or_path: str | Path) -> Path:
+    """A folder path as given, or a name such as ``xquad-r`` under the data directory."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    candidate = data_dir() / str(name_or_path)
+    if candidate.is_dir():
+        return candidate
+    raise FileNotFoundError(
+        f"dataset {name_or_path!r} not found: neither a folder nor {candidate} "
+        "(set HYBRID_EVAL_DATA_DIR to the folder holding xquad-r/ and mlqa-r/)"
+    )

@@ -13,18 +13,10 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from hybridcore.significance import benjamini_hochberg, holm, paired_randomization_test
+from hybridcore.analysis.figures import HEADLINE, SETTING_LABELS, SETTING_ORDER, macro, per_language
+from hybridcore.analysis.significance import benjamini_hochberg, holm, paired_randomization_test
 
-SETTING_LABELS = {"mono": "Mo", "cross": "Cr", "multi": "Mul", "beir": "BEIR"}
-SETTING_ORDER = list(SETTING_LABELS)
-STRATEGY_ORDER = ("reference", "mono", "cross", "hybrid")
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
-HEADLINE = [("mono", "map"), ("cross", "map"), ("multi", "map"), ("multi", "rank_distance")]
-
-
-def strategy_rank(strategy: str) -> int:
-    """Where a strategy goes in tables: the reference first, then mono, cross, hybrid, others last."""
-    return STRATEGY_ORDER.index(strategy) if strategy in STRATEGY_ORDER else len(STRATEGY_ORDER)
 
 
 def seen_languages(recorded: Iterable[str | None]) -> set[str]:
@@ -38,12 +30,6 @@ def figures_from_results(records: dict[str, dict]) -> pd.DataFrame:
              "candidate_lang": g["candidate_lang"], "metric": metric, "value": value}
             for label, record in records.items() for g in record["groups"] for metric, value in g["metrics"].items()]
     return pd.DataFrame(rows, columns=["run", "dataset", "setting", "query_lang", "candidate_lang", "metric", "value"])
-
-
-def macro(figures: pd.DataFrame) -> pd.DataFrame:
-    """Mean over each setting's groups: one row per run, dataset, setting and metric."""
-    return (figures.groupby(["run", "dataset", "setting", "metric"], sort=False)["value"]
-            .agg(value="mean", groups="size").reset_index())
 
 
 def side_by_side(figures: pd.DataFrame, runs: Sequence[str], baseline: str,
@@ -72,15 +58,6 @@ def pair_matrix(figures: pd.DataFrame, run: str, dataset: str, metric: str = "ma
     matrix = part.pivot_table(index="query_lang", columns="candidate_lang", values="value", aggfunc="mean")
     languages = sorted(set(matrix.index) | set(matrix.columns))
     return matrix.reindex(index=languages, columns=languages)
-
-
-def per_language(figures: pd.DataFrame, runs: Sequence[str], dataset: str, setting: str, metric: str) -> pd.DataFrame:
-    """Per query language (mean over its candidate languages), one column per run, and ``all``."""
-    part = figures[(figures["dataset"] == dataset) & (figures["setting"] == setting) & (figures["metric"] == metric)]
-    table = part.pivot_table(index="query_lang", columns="run", values="value", aggfunc="mean")
-    table = table.reindex(columns=[r for r in runs if r in table.columns])
-    table.loc["all"] = table.mean()
-    return table
 
 
 def with_differences(table: pd.DataFrame, baseline: str) -> pd.DataFrame:

@@ -1,0 +1,29 @@
+"""How runs are named and described in the store, whoever starts them (flow or command line).
+
+An experiment is ``<origin>-<profile>-<model>-<training set>-<UTC time>`` (origin: the
+deployment, ``local`` for ``make run``, ``evaluate`` or ``train`` for those commands), and a
+run is ``<experiment>/<strategy>``: re-running an experiment replaces its runs' rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hybridcore.run.provenance import code_version
+from hybridcore.run.spec import RunSpec
+
+
+def experiment_name(origin: str, spec: RunSpec, when: datetime | None = None) -> str:
+    when = when or datetime.now(UTC)
+    return f"{origin}-{spec.profile}-{Path(spec.model).name}-{Path(spec.train_set).name}-{when:%Y%m%dT%H%M%SZ}"
+
+
+def run_fields(spec: RunSpec, strategy: str, experiment: str, seen_languages: list[str], leakage: list[dict],
+               eval_sets: list[str] | None = None) -> dict:
+    """The store's description of one run: its spec as it is, and the fields to filter by."""
+    return {"experiment": experiment, "strategy": strategy, "model": spec.model, "train_set": spec.train_set,
+            "alpha": spec.train.alpha if strategy == "hybrid" else None,
+            "eval_sets": ",".join(eval_sets if eval_sets is not None else spec.eval_sets),
+            "seen_languages": ",".join(seen_languages), "config": spec.to_dict(), "seed": spec.train.seed,
+            "code_version": code_version(), "leakage": leakage}

@@ -1,0 +1,156 @@
+"""The method's steps as functions over files: prepare data, guard, train, evaluate.
+
+Every step's output is a folder or file named by a content hash of its inputs (model, data,
+parameters), so a re-run with the same inputs reuses it and two runs never clash. Steps take
+and return small typed records, which is what lets an orchestrator pass them between
+processes and machines without pickling anything. The command line and the flows both call
+these steps: there is one way to train and one way to evaluate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hybridcore.data.dataset import LoadOptions
+from hybridcore.data.leakage import check_zero_shot
+from hybridcore.data.pairs import TrainingExample, load_jsonl, load_training_examples, write_jsonl
+from hybridcore.data.registry import dataset_identity, format_of, load_dataset
+from hybridcore.eval.results import read_summary, save_evaluation
+from hybridcore.files import content_hash, file_hash
+from hybridcore.model.cache import EmbeddingCache
+from hybridcore.model.encoder import Encoder
+from hybridcore.model.resolve import resolve_model
+from hybridcore.model.st_export import recorded_settings
+from hybridcore.run.paths import embeddings_dir, home_dir, resolve_dataset_dir
+from hybridcore.run.provenance import code_version, environment
+from hybridcore.run.spec import EncoderSettings, RunSpec
+from hybridcore.train.trainer import train
+
+
+def model_identity(model: str) -> str:
+    """Content of a local model's weights, or the hub name (whose revision the hub pins)."""
+    path = Path(resolve_model(model))
+    weights = sorted(path.glob("*.safetensors")) if path.is_dir() else []
+    return content_hash([file_hash(w) for w in weights]) if weights else str(model)
+
+
+def encoder_settings_for(model: str, settings: EncoderSettings) -> EncoderSettings:
+    """``settings`` with what they leave open taken from the model's own record."""
+    return settings.resolved(recorded_settings(resolve_model(model)))
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Training examples written once, named by their content."""
+
+    path: str
+    fingerprint: str
+    n_examples: int
+    languages: list[str]
+
+
+def examples_fingerprint(examples: list[TrainingExample]) -> str:
+    return content_hash([asdict(e) for e in examples])
+
+
+def prepare_training_data(source: str, with_context: bool = False) -> PreparedData:
+    """Training examples as a JSONL file named by their content."""
+    examples = load_training_examples(source, with_context)
+    fingerprint = examples_fingerprint(examples)
+    path = home_dir() / "data" / f"{fingerprint}.jsonl"
+    if not path.is_file():
+        write_jsonl(examples, path)
+    return PreparedData(str(path), fingerprint, len(examples), sorted({e.lang for e in examples}))
+
+
+def zero_shot_guard(data: PreparedData, eval_sets: Sequence[str], allow_overlap: bool = False) -> list[dict]:
+    """Overlap counts against every evaluation set, whatever its format; raises LeakageError
+    on any overlap unless allowed."""
+    reports = check_zero_shot(load_jsonl(data.path), [load_dataset(name) for name in eval_sets], allow_overlap)
+    return [r.as_dict() for r in reports]
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    path: str
+    key: str
+    reused: bool
+    seconds: float
+    examples_per_second: float
+
+
+def train_model(spec: RunSpec, strategy: str, data: PreparedData, record: dict | None = None,
+                progress: bool = False) -> TrainedModel:
+    """Fine-tune ``spec.model`` with one batch strategy into
+    ``models/trained/<hash of base model, data, training config, encoder settings>``; reuse it
+    if done; resume from its checkpoint if a killed run left one."""
+    config = spec.with_strategy(strategy)
+    encoder = encoder_settings_for(spec.model, spec.encoder)
+    key = content_hash(model_identity(spec.model), data.fingerprint, asdict(config), encoder.as_dict())
+    out = home_dir() / "models" / "trained" / key
+    if (out / "training.json").is_file():
+        done = json.loads((out / "training.json").read_text())
+        return TrainedModel(str(out), key, True, 0.0, done["examples_per_second"])
+    started = time.perf_counter()
+    record = {"spec": spec.to_dict(), "train_languages": data.languages, **(record or {})}
+    result = train(spec.model, load_jsonl(data.path), config, out, encoder, progress=progress,
+                   trust_remote_code=spec.trust_remote_code, record=record)
+    return TrainedModel(str(out), key, False, time.perf_counter() - started, result.examples_per_second)
+
+
+@dataclass(frozen=True)
+class EvaluationFiles:
+    """A result folder (``summary.json`` and ``per_query.parquet``) and what it cost."""
+
+    path: str
+    dataset: str
+    key: str
+    seconds: float
+    tokens_encoded: int
+
+
+def evaluate_model(model: str, dataset: str, settings: EncoderSettings | None = None, candidate_context: bool = True,
+                   options: LoadOptions | None = None, trec_dir: str | None = None, use_cache: bool = True,
+                   trust_remote_code: bool = False, progress: bool = False) -> EvaluationFiles:
+    """Encode (through the embedding cache) and evaluate one dataset; the result folder is
+    ``evaluations/<hash of model, data, settings>``, reused when it exists unless
+    ``use_cache`` is off (which also bypasses the embedding cache). With ``trec_dir`` the TREC
+    run and qrels files are written too."""
+    settings = encoder_settings_for(model, settings or EncoderSettings())
+    options = options or LoadOptions()
+    key = content_hash(model_identity(model), dataset_identity(dataset, options), settings.as_dict(), candidate_context)
+    out = home_dir() / "evaluations" / key
+    if use_cache and trec_dir is None and (out / "summary.json").is_file():
+        return EvaluationFiles(str(out), read_summary(out)["dataset"], key, 0.0, 0)
+    timings: dict[str, float] = {}
+    clock = started = time.perf_counter()
+    data = load_dataset(dataset, options)
+    timings["load"], clock = time.perf_counter() - clock, time.perf_counter()
+    encoder = Encoder(model, settings, trust_remote_code=trust_remote_code,
+                      cache=EmbeddingCache(embeddings_dir()) if use_cache else None)
+    timings["load_model"], clock = time.perf_counter() - clock, time.perf_counter()
+    queries, candidates = data.encode(encoder, candidate_context, progress)
+    timings["encode"], clock = time.perf_counter() - clock, time.perf_counter()
+    evaluation = data.evaluate(queries, candidates)
+    timings["evaluate"] = time.perf_counter() - clock
+    if trec_dir is not None:
+        data.write_trec(queries, candidates, Path(trec_dir), f"{Path(model).name}-{data.name}")
+    seconds = time.perf_counter() - started
+    record = {"model": model, "model_path": encoder.path, "format": format_of(resolve_dataset_dir(dataset)).name,
+              "candidate_context": candidate_context, "encoder": settings.as_dict(), "dtype": str(encoder.dtype),
+              "device": str(encoder.device), "code_version": code_version(), "environment": environment(),
+              "created": datetime.now(UTC).isoformat(), "seconds": seconds, "timings_s": timings,
+              "tokens_encoded": encoder.stats.tokens, "tokens_per_second": encoder.stats.tokens_per_second}
+    save_evaluation(evaluation, out, record)
+    return EvaluationFiles(str(out), evaluation.dataset, key, seconds, encoder.stats.tokens)
+
+
+def training_record(model_path: str) -> dict | None:
+    """``training.json`` of a model this project trained (its spec, config and languages)."""
+    path = Path(model_path) / "training.json"
+    return json.loads(path.read_text()) if path.is_file() else None

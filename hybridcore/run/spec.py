@@ -1,0 +1,142 @@
+"""The run specification: everything a run is, declared once.
+
+The command line takes its defaults from these classes, the flows take a ``RunSpec`` as a
+typed parameter, and every stored run and ``training.json`` keeps ``RunSpec.to_dict()``; a
+stored spec read back with ``RunSpec.from_dict`` runs the same experiment again. Torch-free,
+so the command line can show its defaults without loading a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal
+
+Pooling = Literal["mean", "cls"]
+Precision = Literal["auto", "bf16", "fp32"]
+STRATEGIES = ("mono", "cross", "hybrid")
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How texts become vectors. ``None`` for pooling, prefixes or length means "what the
+    model records" (a sentence-transformers folder, as training writes), else the E5
+    defaults (``DEFAULT_ENCODER``). Part of every cache key and run record."""
+
+    pooling: Pooling | None = None
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
+    max_length: int | None = None
+    precision: Precision = "auto"
+    tokens_per_batch: int = 4096  # measured best of 1k-16k on 2 AMX cores
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def resolved(self, recorded: dict[str, Any] | None = None) -> EncoderSettings:
+        """Every unset field from ``recorded`` (the model's own settings), else the default."""
+        recorded = recorded or {}
+        values = {}
+        for name in ("pooling", "query_prefix", "passage_prefix", "max_length"):
+            given = getattr(self, name)
+            values[name] = given if given is not None else recorded.get(name, getattr(DEFAULT_ENCODER, name))
+        return replace(self, **values)
+
+
+# The E5 convention (and LAReQA's candidates with their paragraph fit in 512 tokens).
+DEFAULT_ENCODER = EncoderSettings(pooling="mean", query_prefix="query: ", passage_prefix="passage: ", max_length=512)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every knob of a training run. Pooling and prefixes come from the run's encoder settings."""
+
+    strategy: str = "hybrid"
+    alpha: float = 0.5
+    batch_size: int = 32
+    steps: int = 200
+    learning_rate: float = 3e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    temperature: float = 0.05
+    seed: int = 42
+    precision: Precision = "auto"
+    query_max_length: int = 64
+    passage_max_length: int = 256
+    with_context: bool = False  # encode LAReQA positives with their paragraph
+    validation_fraction: float = 0.1
+    validate_every: int = 50
+    patience: int = 3
+    checkpoint_every: int = 50
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One experiment: a base model, its training data, how it is trained (once per strategy)
+    and encoded, and the sets it is evaluated on zero-shot."""
+
+    model: str = "e5-small"
+    train_set: str = "mlqa-r"
+    eval_sets: tuple[str, ...] = ("xquad-r",)
+    strategies: tuple[str, ...] = STRATEGIES
+    profile: str = "quick"
+    candidate_context: bool = False
+    train: TrainConfig = field(default_factory=TrainConfig)
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    allow_overlap: bool = False
+    trust_remote_code: bool = False
+
+    def __post_init__(self) -> None:
+        # JSON gives lists; a spec is hashable and compares equal however it was read.
+        object.__setattr__(self, "eval_sets", tuple(self.eval_sets))
+        object.__setattr__(self, "strategies", tuple(self.strategies))
+        unknown = sorted(set(self.strategies) - set(STRATEGIES))
+        if unknown:
+            raise ValueError(f"unknown strategies {unknown}: use {list(STRATEGIES)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> RunSpec:
+        """The inverse of ``to_dict``; unknown keys are an error, not silently dropped."""
+        _check_keys(cls, record, "run spec")
+        _check_keys(TrainConfig, record.get("train", {}), "run spec 'train'")
+        _check_keys(EncoderSettings, record.get("encoder", {}), "run spec 'encoder'")
+        return cls(**{**record, "train": TrainConfig(**record.get("train", {})),
+                      "encoder": EncoderSettings(**record.get("encoder", {}))})
+
+    def with_strategy(self, strategy: str) -> TrainConfig:
+        """The training configuration of one strategy's run."""
+        return replace(self.train, strategy=strategy)
+
+
+def _check_keys(cls: type, record: dict, what: str) -> None:
+    unknown = sorted(set(record) - {f.name for f in fields(cls)})
+    if unknown:
+        raise ValueError(f"{what}: unknown fields {unknown}")
+
+
+# quick: minutes on 2 CPU cores (candidates without paragraph); full: the real experiment.
+PROFILES: dict[str, RunSpec] = {
+    "quick": RunSpec(profile="quick", candidate_context=False,
+                     train=TrainConfig(steps=40, batch_size=16, validate_every=20, checkpoint_every=20)),
+    "full": RunSpec(profile="full", candidate_context=True,
+                    train=TrainConfig(steps=1000, batch_size=32, validate_every=100, checkpoint_every=100)),
+}
+
+
+def profile_spec(profile: str, **changes: Any) -> RunSpec:
+    """The profile's spec with ``changes``: top-level fields, or ``train``/``encoder`` field
+    names, which go to the nested configuration they belong to."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: use {sorted(PROFILES)}")
+    spec = PROFILES[profile]
+    top = {f.name for f in fields(RunSpec)}
+    train_names = {f.name for f in fields(TrainConfig)}
+    encoder_names = {f.name for f in fields(EncoderSettings)}
+    train = {k: v for k, v in changes.items() if k in train_names and k not in top}
+    encoder = {k: v for k, v in changes.items() if k in encoder_names and k not in top and k not in train}
+    rest = {k: v for k, v in changes.items() if k not in train and k not in encoder}
+    _check_keys(RunSpec, rest, "profile_spec")
+    return replace(spec, train=replace(spec.train, **train), encoder=replace(spec.encoder, **encoder), **rest)
