@@ -9,9 +9,11 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+# Prefect: no telemetry, and its state beside ours (flows/__init__.py sets the same).
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 DASHBOARD_PORT ?= 8501
-.PHONY: run dashboard test model bench server deploy workers stop flow clean
+.PHONY: run dashboard test lint model bench server deploy workers stop flow clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +29,11 @@ run: $(STAMP)
 dashboard: $(STAMP)
 	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.address 127.0.0.1 --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false --client.toolbarMode minimal
 
-test: $(STAMP)
+test: lint
 	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 model: $(STAMP)
 	$(BIN)/hybrid-eval model build

@@ -77,3 +77,14 @@ def tiny_model(tmp_path_factory, e5_path) -> Path:
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copy(e5_path / name, folder / name)
     return folder
+
+
+# Fixtures that bring the real model or the real data: a test that uses any of them, directly
+# or through another fixture, is marked `real` (the tiny model carries the real tokenizer).
+REAL_FIXTURES = {"shared_data", "xquad", "xquad_small", "e5_path", "real_encoder", "real_embeddings", "tiny_model"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real)

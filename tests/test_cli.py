@@ -25,8 +25,8 @@ def invoke(*args: str):
 def lareqa_run(tiny_model, shared_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli")
     result = invoke("evaluate", "--model", str(tiny_model), "--dataset", "xquad-r", "--languages", "en,th",
-                    "--precision", "fp32", "--out", str(out / "r.json"), "--trec-dir", str(out / "trec"))
-    return result.output, json.loads((out / "r.json").read_text()), out / "trec"
+                    "--precision", "fp32", "--out", str(out / "r"), "--trec-dir", str(out / "trec"))
+    return result.output, json.loads((out / "r" / "summary.json").read_text()), out / "trec"
 
 
 def test_evaluate_prints_the_table_and_writes_every_figure(lareqa_run):
@@ -62,8 +62,8 @@ def test_trec_files_reproduce_the_figures_with_trec_eval(lareqa_run):
 def test_export_then_evaluate_beir(tiny_model, shared_data, tmp_path):
     invoke("export-beir", "--dataset", "xquad-r", "--lang", "de", "--out", str(tmp_path / "de"))
     result = invoke("evaluate", "--model", str(tiny_model), "--dataset", str(tmp_path / "de"),
-                    "--precision", "fp32", "--out", str(tmp_path / "b.json"), "--trec-dir", str(tmp_path / "trec"))
-    record = json.loads((tmp_path / "b.json").read_text())
+                    "--precision", "fp32", "--out", str(tmp_path / "b"), "--trec-dir", str(tmp_path / "trec"))
+    record = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert record["format"] == "beir" and set(record["summary"]["beir"]) == {"ndcg@10", "recall@100", "mrr@10", "map"}
     assert "nDCG@10" in result.output
     assert len((tmp_path / "trec" / "beir.run").read_text().splitlines()) == 1190 * 1000
@@ -85,9 +85,18 @@ def test_train_then_evaluate_the_trained_folder(tiny_model, shared_data, tmp_pat
     assert "zero-shot guard vs xquad-r: 0 query and 0 passage overlaps" in result.output
     record = json.loads((out / "training.json").read_text())
     assert record["leakage"][0]["query_overlap"] == 0 and record["config"]["alpha"] == 0.5
-    invoke("evaluate", "--model", str(out), "--dataset", "xquad-r", "--languages", "en,el", "--precision", "fp32",
-           "--out", str(tmp_path / "e.json"))
-    assert json.loads((tmp_path / "e.json").read_text())["model"] == str(out)
+    evaluated = invoke("evaluate", "--model", str(out), "--dataset", "xquad-r", "--languages", "en,el", "--precision", "fp32",
+                       "--out", str(tmp_path / "e"))
+    assert json.loads((tmp_path / "e" / "summary.json").read_text())["model"] == str(out)
+    # stored under the strategy it was trained with, its training languages as "seen"
+    run = evaluated.output.split("stored as run ")[1].split()[0]
+    assert run.startswith("evaluate-hybrid-xquad-r-") and run.endswith("/hybrid")
+    from db import queries
+    from db.session import make_engine
+
+    stored = queries.runs(make_engine(read_only=True)).set_index("name").loc[run]
+    assert stored["status"] == "completed" and stored["seen_languages"] == "ar,de,en,es,hi,vi,zh"
+    assert stored["config"]["train"]["steps"] == 3 and stored["config"]["strategies"] == ["hybrid"]
 
 
 def test_training_on_the_evaluation_set_is_stopped(tiny_model, shared_data, tmp_path):
@@ -101,13 +110,14 @@ def test_training_on_the_evaluation_set_is_stopped(tiny_model, shared_data, tmp_
     assert json.loads((tmp_path / "leaky" / "training.json").read_text())["leakage"][0]["query_overlap"] == 13090
 
 
-def test_second_evaluation_reuses_cached_embeddings(tiny_model, shared_data, tmp_path):
+def test_second_evaluation_reuses_the_result_and_no_cache_recomputes_it(tiny_model, shared_data, tmp_path):
     args = ("evaluate", "--model", str(tiny_model), "--dataset", "xquad-r", "--languages", "de,el", "--precision", "fp32")
-    first = invoke(*args, "--out", str(tmp_path / "1.json"))
-    second = invoke(*args, "--out", str(tmp_path / "2.json"))
-    assert "0 of 2 from the cache" in first.output and "2 of 2 from the cache" in second.output
-    one, two = (json.loads((tmp_path / f"{i}.json").read_text()) for i in (1, 2))
-    assert one["summary"] == two["summary"] and two["tokens_encoded"] == 0
+    first = invoke(*args, "--out", str(tmp_path / "1"))
+    second = invoke(*args, "--out", str(tmp_path / "2"))
+    third = invoke(*args, "--no-cache", "--out", str(tmp_path / "3"))
+    assert "tokens/s" in first.output and "reused the stored result" in second.output and "tokens/s" in third.output
+    one, two, three = (json.loads((tmp_path / str(i) / "summary.json").read_text()) for i in (1, 2, 3))
+    assert one["summary"] == two["summary"] == three["summary"] and three["tokens_encoded"] > 0
 
 
 def test_compare_splits_seen_and_unseen_languages(tmp_path):
@@ -118,9 +128,10 @@ def test_compare_splits_seen_and_unseen_languages(tmp_path):
                    "metrics": {"map": 0.5, "rank_distance": 10.0}}]
         return {"groups": groups}
 
-    (tmp_path / "a.json").write_text(json.dumps(record(0.8, 0.4)))
-    (tmp_path / "b.json").write_text(json.dumps(record(0.9, 0.6)))
-    out = invoke("compare", f"ref={tmp_path / 'a.json'}", f"hybrid={tmp_path / 'b.json'}", "--seen", "en").output
+    for name, figures in (("a", record(0.8, 0.4)), ("b", record(0.9, 0.6))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps(figures))
+    out = invoke("compare", f"ref={tmp_path / 'a'}", f"hybrid={tmp_path / 'b' / 'summary.json'}", "--seen", "en").output
     lines = {tuple(line.split()[:3]) for line in out.splitlines()}
     assert ("ref", "all", "0.600") in lines and ("seen", "0.800", "-") in lines and ("unseen", "0.400", "-") in lines
     assert ("hybrid", "all", "0.750") in lines and ("unseen", "0.600", "-") in lines

@@ -31,20 +31,16 @@ def _normalised(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-@pytest.fixture(scope="module")
-def seeded_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
-    """Two nightly experiments of four runs each: the reference is the real e5-small, the
-    strategies are its embeddings moved by seeded noise (so every figure is real-shaped)."""
-    url = f"duckdb:///{tmp_path_factory.mktemp('dashboard') / 'store.duckdb'}"
+def _seed(url: str, q: np.ndarray, c: np.ndarray, data, experiments: list[tuple[str, datetime]]) -> None:
+    """Four runs per experiment: the reference is the real e5-small, the strategies are its
+    embeddings moved by seeded noise (so every figure is real-shaped)."""
     engine = make_engine(url)
     store.init_store(engine)
-    q, c = real_embeddings
-    for night, day in enumerate(("20261123", "20261124")):
-        experiment = f"nightly-quick-e5-small-mlqa-r-{day}T013000Z"
+    for night, (experiment, start) in enumerate(experiments):
         for k, strategy in enumerate(STRATEGIES):
             rng = np.random.default_rng(100 * night + k)
             scale = 0.0 if strategy == "reference" else 0.015
-            evaluation = evaluate_lareqa(xquad_small, _normalised(q + scale * rng.normal(size=q.shape)),
+            evaluation = evaluate_lareqa(data, _normalised(q + scale * rng.normal(size=q.shape)),
                                          _normalised(c + scale * rng.normal(size=c.shape)))
             run_id = store.start_run(engine, f"{experiment}/{strategy}", experiment=experiment, strategy=strategy,
                                      alpha=0.5 if strategy == "hybrid" else None, model="e5-small", train_set="mlqa-r",
@@ -52,13 +48,37 @@ def seeded_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
                                      code_version="test")
             store.store_results(engine, run_id, [evaluation], [("evaluation", "/nowhere")], {"evaluate:xquad-r": 1.0})
             with engine.begin() as conn:
-                started = datetime(2026, 11, 23 + night, 1, 30 + k, tzinfo=UTC)
+                started = start + timedelta(minutes=k)
                 conn.execute(update(Run).where(Run.id == run_id).values(started_at=started, ended_at=started + timedelta(minutes=2)))
+
+
+@pytest.fixture(scope="module")
+def seeded_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
+    """Two nightly experiments of four runs each, and one failed run."""
+    url = f"duckdb:///{tmp_path_factory.mktemp('dashboard') / 'store.duckdb'}"
+    nights = [(f"nightly-quick-e5-small-mlqa-r-{day}T013000Z", datetime(2026, 11, 23 + i, 1, 30, tzinfo=UTC))
+              for i, day in enumerate(("20261123", "20261124"))]
+    _seed(url, *real_embeddings, xquad_small, nights)
+    engine = make_engine(url)
     # one failed run: listed, never compared
     failed = store.start_run(engine, "adhoc/broken", experiment="adhoc", strategy="hybrid", model="e5-small",
                              eval_sets="xquad-r", config={}, seen_languages=SEEN)
     store.fail_run(engine, failed, "DataError: bad record")
     return url
+
+
+@pytest.fixture(scope="module")
+def first_run_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
+    """What a new user has after one `make run`: one local experiment of four runs, no nightly."""
+    url = f"duckdb:///{tmp_path_factory.mktemp('first-run') / 'store.duckdb'}"
+    _seed(url, *real_embeddings, xquad_small, [("local-quick-e5-small-mlqa-r-20261125T140000Z", datetime.now(UTC))])
+    return url
+
+
+# Each view and a text that only it shows once it has drawn its figures.
+VIEWS = {"runs": ("/", "Scheduled evaluations over time"), "compare": ("/compare", "Download comparison.csv"),
+         "pairs": ("/pairs", "Difference between two runs"), "bias": ("/bias", "Multilingual mAP per query language"),
+         "seen_unseen": ("/seen-unseen", "minus each other run"), "significance": ("/significance", "Significant rows")}
 
 
 def _app(url: str, monkeypatch) -> AppTest:
@@ -99,6 +119,18 @@ def test_runs_view_lists_and_filters_runs_and_shows_the_nightly_series(seeded_st
     at.multiselect(key="runs-strategy").set_value([]).run()
     at.date_input(key="runs-dates").set_value((datetime(2026, 11, 24).date(), datetime(2026, 11, 24).date())).run()
     assert len(at.dataframe[0].value) == 4  # the second night only (the failed run started today)
+
+
+def test_every_view_renders_on_the_store_a_first_make_run_leaves(first_run_store, monkeypatch):
+    for view in VIEWS:
+        at = _app(first_run_store, monkeypatch)
+        if view != "runs":
+            at = _page(at, view)
+        assert not at.exception and not at.error, view
+        assert at.dataframe and len(at.dataframe[0].value) > 0, view
+    at = _app(first_run_store, monkeypatch)
+    assert len(at.dataframe[0].value) == 4 and len(at.dataframe) == 1  # no nightly series to show
+    assert "No completed runs of experiments starting with 'nightly'" in at.info[0].value
 
 
 def test_compare_view_puts_runs_side_by_side_with_differences(seeded_store, monkeypatch):
@@ -195,13 +227,15 @@ def _free_port() -> int:
 
 
 @pytest.mark.real
-def test_every_view_renders_in_a_real_browser(seeded_store, tmp_path):
+@pytest.mark.parametrize("which", ["seeded_store", "first_run_store"])
+def test_every_view_renders_in_a_real_browser(which, request, tmp_path):
     """Streamlit served on loopback, Chromium headless: each view's own text in the DOM and a
-    screenshot with something drawn on it."""
+    screenshot with something drawn on it, on the rich store and on a new user's first one."""
+    url = request.getfixturevalue(which)
     from dashboard.snapshot import Browser
 
     port = _free_port()
-    env = {**os.environ, "HYBRID_EVAL_DB_URL": seeded_store}
+    env = {**os.environ, "HYBRID_EVAL_DB_URL": url}
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
                                "--server.address", "127.0.0.1", "--server.port", str(port),
                                "--browser.gatherUsageStats", "false"], env=env,
@@ -215,16 +249,14 @@ def test_every_view_renders_in_a_real_browser(seeded_store, tmp_path):
                 break
             except OSError:
                 time.sleep(0.5)
-        views = {"runs": ("/", "Scheduled evaluations over time"), "compare": ("/compare", "Download comparison.csv"),
-                 "pairs": ("/pairs", "Difference between two runs"), "bias": ("/bias", "Multilingual mAP per query language"),
-                 "seen-unseen": ("/seen-unseen", "minus each other run"), "significance": ("/significance", "Significant rows")}
         with Browser() as browser:
-            for name, (path, expected) in views.items():
+            for name, (path, expected) in VIEWS.items():
                 shot = browser.snapshot(base + path, expected, timeout=120)
                 assert "Traceback" not in shot.text and "Error" not in shot.text.split("\n")[0]
                 assert shot.png[:8] == b"\x89PNG\r\n\x1a\n" and len(shot.png) > 40_000, name
                 (tmp_path / f"{name}.png").write_bytes(shot.png)
-        assert queries.row_counts(make_engine(seeded_store, read_only=True))["runs"] == 9  # nothing written
+        runs_before = 9 if which == "seeded_store" else 4
+        assert queries.row_counts(make_engine(url, read_only=True))["runs"] == runs_before  # nothing written
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -7,6 +7,8 @@ from prefect.testing.utilities import prefect_test_harness
 
 from db import queries
 from db.session import make_engine
+from hybridcore.run.spec import RunSpec, profile_spec
+from tests.helpers import XQUAD_FIGURES_PER_RUN
 
 
 @pytest.fixture(scope="module")
@@ -15,52 +17,99 @@ def prefect_server():
         yield
 
 
+def tiny_spec(tiny_model, **changes) -> RunSpec:
+    return profile_spec("quick", **{"model": str(tiny_model), "strategies": ("mono", "hybrid"), "steps": 2, "batch_size": 4,
+                                    **changes})
+
+
+def figures_by_strategy(engine, experiment: str) -> dict:
+    runs = queries.runs(engine, experiment=experiment)
+    figures = queries.metrics(engine, runs["id"].tolist()).merge(runs[["id", "strategy"]], left_on="run_id", right_on="id")
+    key = ["strategy", "dataset", "setting", "query_lang", "candidate_lang", "metric"]
+    return figures.set_index(key)["value"].sort_index().to_dict()
+
+
 def test_flow_stores_reference_and_every_strategy(prefect_server, tiny_model, shared_data, tmp_path):
     from flows.hybrid_eval import hybrid_eval
 
     url = f"duckdb:///{tmp_path / 'store.duckdb'}"
-    out = hybrid_eval(model=str(tiny_model), train_set="mlqa-r", eval_sets=["xquad-r"], strategies=["mono", "hybrid"],
-                      steps=2, batch_size=4, profile="quick", experiment="t1", db_url=url)
+    spec = tiny_spec(tiny_model)
+    out = hybrid_eval(spec=spec, experiment="t1", db_url=url)
     engine = make_engine(url)
     runs = queries.runs(engine, experiment="t1").set_index("strategy")
     assert set(runs.index) == {"reference", "mono", "hybrid"}
     assert (runs["status"] == "completed").all()
     assert runs.loc["hybrid", "alpha"] == 0.5 and runs.loc["mono", "seen_languages"] == "ar,de,en,es,hi,vi,zh"
     assert runs.loc["hybrid", "leakage"][0]["query_overlap"] == 0
+    assert RunSpec.from_dict(runs.loc["hybrid", "config"]) == spec  # the spec is stored as it is
     counts = queries.metrics(engine, runs["id"].tolist()).groupby("run_id").size()
-    assert len(counts) == 3 and counts.nunique() == 1  # each run: 132 groups x metrics
+    assert len(counts) == 3 and (counts == XQUAD_FIGURES_PER_RUN).all()
     assert out["experiment"] == "t1"
 
     # the same experiment again: every step is reused, rows replaced, not duplicated
-    hybrid_eval(model=str(tiny_model), train_set="mlqa-r", eval_sets=["xquad-r"], strategies=["mono", "hybrid"],
-                steps=2, batch_size=4, profile="quick", experiment="t1", db_url=url)
+    hybrid_eval(spec=spec, experiment="t1", db_url=url)
     assert queries.row_counts(engine)["runs"] == 3
     assert queries.metrics(engine, runs["id"].tolist()).groupby("run_id").size().equals(counts)
 
 
-def test_a_failed_rerun_is_marked_and_keeps_earlier_results(prefect_server, tiny_model, shared_data, tmp_path):
-    import json
-
+def test_a_stored_spec_run_again_from_scratch_gives_identical_figures(prefect_server, tiny_model, shared_data, tmp_path,
+                                                                      monkeypatch):
     from flows.hybrid_eval import hybrid_eval
 
     url = f"duckdb:///{tmp_path / 'store.duckdb'}"
-    args = dict(model=str(tiny_model), train_set="mlqa-r", eval_sets=["xquad-r"], strategies=["mono"], steps=2,
-                batch_size=4, experiment="t2", db_url=url)
-    hybrid_eval(**args)
+    hybrid_eval(spec=tiny_spec(tiny_model, strategies=("hybrid",)), experiment="first", db_url=url)
     engine = make_engine(url)
+    stored = queries.runs(engine, experiment="first").set_index("strategy").loc["hybrid", "config"]
+    # a fresh home: nothing reused, the model trained and every text encoded again
+    monkeypatch.setenv("HYBRID_EVAL_HOME", str(tmp_path / "fresh-home"))
+    hybrid_eval(spec=RunSpec.from_dict(stored), experiment="again", db_url=url)
+    assert (tmp_path / "fresh-home" / "models" / "trained").is_dir()
+    first, again = figures_by_strategy(engine, "first"), figures_by_strategy(engine, "again")
+    assert len(first) == 2 * XQUAD_FIGURES_PER_RUN and first == again
+
+
+def test_a_failed_rerun_is_marked_and_keeps_earlier_results(prefect_server, tiny_model, shared_data, tmp_path, monkeypatch):
+    from flows.hybrid_eval import hybrid_eval
+    from hybridcore.run import pipeline
+
+    url = f"duckdb:///{tmp_path / 'store.duckdb'}"
+    spec = tiny_spec(tiny_model, strategies=("mono",))
+    hybrid_eval(spec=spec, experiment="t2", db_url=url)
+    engine = make_engine(url)
+    monkeypatch.setenv("HYBRID_EVAL_HOME", str(tmp_path / "fresh-home"))  # nothing to reuse: it must encode
     before = queries.row_counts(engine)
 
-    bad = tmp_path / "bad-beir"
-    (bad / "qrels").mkdir(parents=True)
-    (bad / "corpus.jsonl").write_text(json.dumps({"_id": "d1", "text": "a"}) + "\n")
-    (bad / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "b"}) + "\n")
-    (bad / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td9\t1\n")
-    (bad / "hybrid-eval.json").write_text(json.dumps({"language": "en"}))
-    with pytest.raises(Exception, match="unknown corpus id 'd9'"):
-        hybrid_eval(**args, beir_sets=[str(bad)])
+    calls = []
+
+    def out_of_memory(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(pipeline, "Encoder", out_of_memory)
+    with pytest.raises(Exception, match="out of memory"):
+        hybrid_eval(spec=spec, experiment="t2", db_url=url)
     runs = queries.runs(engine, experiment="t2").set_index("strategy")
-    assert runs.loc["reference", "status"] == "failed" and "unknown corpus id 'd9'" in runs.loc["reference", "error"]
+    assert runs.loc["reference", "status"] == "failed" and "out of memory" in runs.loc["reference", "error"]
     assert queries.row_counts(engine) == before  # what was stored is intact
+    assert len(calls) == 2  # a failure that may be transient is tried once more
+
+
+def test_bad_input_is_not_retried_but_a_transient_failure_is(prefect_server, tiny_model, shared_data, monkeypatch):
+    from flows.hybrid_eval import hybrid_eval
+    from hybridcore.errors import DataError
+    from hybridcore.run import pipeline
+
+    for error, expected_calls in ((DataError("mlqa-r/en.json", "line 3", "broken"), 1), (OSError("disk busy"), 3)):
+        calls = []
+
+        def failing(*args, error=error, calls=calls, **kwargs):
+            calls.append(1)
+            raise error
+
+        monkeypatch.setattr(pipeline, "load_training_examples", failing)
+        with pytest.raises(type(error)):
+            hybrid_eval(spec=tiny_spec(tiny_model), experiment="t3")
+        assert len(calls) == expected_calls, error
 
 
 def test_the_experiment_command_runs_the_flow_and_prints_the_summary(prefect_server, tiny_model, shared_data):

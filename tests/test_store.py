@@ -9,6 +9,7 @@ import pytest
 from db import queries
 from db.session import make_engine
 from db.store import fail_run, init_store, start_run, store_results
+from hybridcore.analysis.figures import macro
 from tests.helpers import fake_evaluation
 
 
@@ -25,7 +26,7 @@ def test_store_and_read_back(engine, xquad_small):
     store_results(engine, run, [evaluation], artifacts=[("results", "/tmp/r.json")], timings={"encode": 1.0})
     listed = queries.runs(engine)
     assert listed.loc[0, "status"] == "completed" and listed.loc[0, "config"] == {"a": 1}
-    summary = queries.macro_summary(engine, [run]).set_index(["setting", "metric"])["value"]
+    summary = macro(queries.metrics(engine, [run])).set_index(["setting", "metric"])["value"]
     for setting, values in evaluation.summary().items():
         for metric, value in values.items():
             assert summary[(setting, metric)] == pytest.approx(value)
@@ -42,7 +43,7 @@ def test_rerun_replaces_rows(engine, xquad_small):
     counts = queries.row_counts(engine)
     assert counts["runs"] == 1
     expected = fake_evaluation(xquad_small, 1).summary()["mono"]["map"]
-    got = queries.macro_summary(engine, [run]).query("setting == 'mono' and metric == 'map'")["value"].item()
+    got = macro(queries.metrics(engine, [run])).query("setting == 'mono' and metric == 'map'")["value"].item()
     assert got == pytest.approx(expected)
 
 
@@ -95,4 +96,7 @@ def test_two_writers_and_a_reader_at_once(engine, tmp_path, shared_data):
     counts = queries.row_counts(engine)
     assert counts["runs"] == 2
     per_run = queries.metrics(engine, [1, 2]).groupby("run_id").size()
-    assert len(per_run) == 2 and per_run.nunique() == 1  # each run: exactly one full set of rows
+    from hybridcore.data.lareqa import load_lareqa
+
+    one_set = sum(len(g.per_query) for g in fake_evaluation(load_lareqa("xquad-r", ["en", "de"]), 0).groups)
+    assert len(per_run) == 2 and (per_run == one_set).all()  # each run: exactly one full set of rows

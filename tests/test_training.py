@@ -79,6 +79,25 @@ def test_training_lowers_the_loss_and_early_stopping_keeps_the_best(tiny_model, 
     assert result.examples_per_second > 0
 
 
+def test_early_stopping_stops_after_patience_and_exports_the_best_weights(tiny_model, mlqa_examples, tmp_path, monkeypatch):
+    scripted = iter([3.0, 2.0, 2.5, 2.6, 1.0])  # best at the 2nd validation; 2 worse ones end it
+    snapshots = []
+
+    def scripted_validation(self):
+        snapshots.append({k: v.detach().clone() for k, v in self.model.state_dict().items()})
+        return next(scripted)
+
+    monkeypatch.setattr(Trainer, "validation_loss", scripted_validation)
+    result = Trainer(tiny_model, mlqa_examples, tiny_config(steps=30, validate_every=2, patience=2), tmp_path / "run").train(progress=False)
+    assert result.stopped_early and result.steps_done == 8 and len(snapshots) == 4
+    assert result.best_validation_loss == 2.0
+    exported = load_file(str(result.model_dir / "model.safetensors"))
+    best, last = snapshots[1], snapshots[3]
+    assert exported.keys() == best.keys()
+    assert all(torch.equal(exported[k], best[k]) for k in best)  # the best weights, not the last ones
+    assert not all(torch.equal(exported[k], last[k]) for k in last)
+
+
 def test_exported_model_loads_in_sentence_transformers_and_our_encoder(tiny_model, mlqa_examples, tmp_path):
     from sentence_transformers import SentenceTransformer
 

@@ -6,18 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts
-from dashboard.widgets import (
-    completed_runs,
-    default_baseline,
-    download,
-    experiment_caption,
-    pick_dataset,
-    pick_one,
-    pick_runs,
-    run_figures,
-    short_labels,
-    show,
-)
+from dashboard.widgets import completed_runs, default_baseline, download, experiment_caption, pick_dataset, pick_one, pick_runs, run_figures, short_labels, show
 from hybridcore.analysis.comparison import with_differences
 from hybridcore.analysis.figures import per_language
 

@@ -7,19 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.widgets import (
-    METRIC_LABELS,
-    completed_runs,
-    default_baseline,
-    download,
-    experiment_caption,
-    pick_dataset,
-    pick_one,
-    pick_runs,
-    run_figures,
-    short_labels,
-    show,
-)
+from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, download, experiment_caption,
+                               pick_dataset, pick_one, pick_runs, run_figures, short_labels, show)
 from hybridcore.analysis.comparison import side_by_side
 from hybridcore.analysis.figures import macro
 

@@ -6,20 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.widgets import (
-    completed_runs,
-    default_treatment,
-    download,
-    experiment_caption,
-    pick_dataset,
-    pick_one,
-    pick_runs,
-    run_figures,
-    run_scores,
-    short_labels,
-    show,
-    show_tests,
-)
+from dashboard.widgets import (completed_runs, default_treatment, download, experiment_caption, pick_dataset,
+                               pick_one, pick_runs, run_figures, run_scores, short_labels, show, show_tests)
 from hybridcore.analysis.comparison import paired_tests, seen_languages, seen_unseen, seen_unseen_differences
 from hybridcore.analysis.figures import SETTING_LABELS
 
