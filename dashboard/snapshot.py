@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import os
+import signal
 import json
 import re
 import shutil
@@ -48,13 +51,14 @@ class Browser:
     """One headless Chromium and its first tab, driven over the DevTools protocol."""
 
     def __init__(self, width: int = 1400, height: int = 2000):
-        self._profile = tempfile.TemporaryDirectory(prefix="hybrid-eval-chromium-")
+        # Chromium's helper processes may still touch the profile while it is removed.
+        self._profile = tempfile.TemporaryDirectory(prefix="hybrid-eval-chromium-", ignore_cleanup_errors=True)
         self._process = subprocess.Popen(
             [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
              "--no-first-run", "--disable-background-networking", "--disable-component-update",
              "--disable-sync", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
              f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
         port = self._devtools_port()
         tabs = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
         page = next(t for t in tabs if t.get("type") == "page")
@@ -106,11 +110,13 @@ class Browser:
         try:
             self._ws.close()
         finally:
-            self._process.terminate()
+            # the whole process group: the browser and its helpers
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGTERM)
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._process.kill()
+                os.killpg(self._process.pid, signal.SIGKILL)
             self._profile.cleanup()
 
     def __enter__(self) -> Browser:

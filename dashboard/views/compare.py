@@ -7,10 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, download, experiment_caption,
+from dashboard.widgets import (completed_runs, default_baseline, download, experiment_caption,
                                pick_dataset, pick_one, pick_runs, run_figures, short_labels, show)
 from hybridcore.analysis.comparison import side_by_side
-from hybridcore.analysis.figures import macro
+from hybridcore.analysis.figures import METRIC_LABELS, macro
 
 DEFAULT_METRICS = ["map", "recall@1", "recall@10", "ndcg@10", "rank_distance"]
 LOWER_IS_BETTER = {"rank_distance"}

@@ -5,10 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts
-from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, default_treatment, download,
+from dashboard.widgets import (completed_runs, default_baseline, default_treatment, download,
                                experiment_caption, pick_dataset, pick_one, pick_runs, run_figures, run_scores,
                                short_labels, show)
 from hybridcore.analysis.comparison import pair_matrix, paired_tests
+from hybridcore.analysis.figures import METRIC_LABELS
 
 
 def render() -> None:

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
-from dashboard.widgets import download, labels, metric_label, show
-from hybridcore.analysis.figures import HEADLINE, macro, strategy_rank
+from dashboard.widgets import download, labels, show
+from hybridcore.analysis.figures import HEADLINE, macro, metric_label, strategy_rank
 
 LEADING = ["id", "name", "strategy", "status"]
 TRAILING = ["experiment", "alpha", "model", "train_set", "eval_sets", "started_at", "duration_s", "seed", "code_version", "error"]

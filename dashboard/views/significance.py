@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.widgets import (METRIC_LABELS, completed_runs, default_baseline, default_treatment, download,
+from dashboard.widgets import (completed_runs, default_baseline, default_treatment, download,
                                pick_dataset, run_figures, run_scores, short_labels, show, show_tests)
 from hybridcore.analysis.comparison import paired_tests, seen_languages
+from hybridcore.analysis.figures import METRIC_LABELS
 
 LEVELS = {"overall": "overall (per setting)", "seen": "seen vs unseen query languages", "language": "per query language",
           "pair": "per language pair"}
