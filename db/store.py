@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from db.models import Artifact, Base, MetricRow, QueryScore, Run
 from db.session import is_duckdb, with_retry
-from hybridcore.eval.settings import Evaluation
+from hybridcore.eval.results import Evaluation
 
 RUN_FIELDS = ("experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "seen_languages", "config", "seed",
               "code_version", "leakage")

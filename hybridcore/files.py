@@ -7,6 +7,7 @@ sees half a file and two workers sharing one home never write into each other's 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -42,19 +43,27 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 @contextmanager
 def atomic_folder(folder: str | Path) -> Iterator[Path]:
-    """Yield an empty temporary folder; on success it takes the place of ``folder`` (a folder
-    already there is moved aside first and removed after, so a crash keeps one of the two)."""
+    """Yield an empty temporary folder; on success it takes the place of ``folder``. A folder
+    already there is moved aside and removed; when writers race, the last one wins whole."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(folder)
     tmp.mkdir()
     try:
         yield tmp
-        old = _temporary(folder)
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+        while True:
+            try:
+                tmp.rename(folder)  # fails while a non-empty folder is in the way
+                break
+            except OSError as err:
+                if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+            aside = _temporary(folder)
+            try:
+                folder.rename(aside)
+            except FileNotFoundError:
+                continue  # another writer moved it first
+            shutil.rmtree(aside, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -135,3 +135,24 @@ def test_compare_splits_seen_and_unseen_languages(tmp_path):
     lines = {tuple(line.split()[:3]) for line in out.splitlines()}
     assert ("ref", "all", "0.600") in lines and ("seen", "0.800", "-") in lines and ("unseen", "0.400", "-") in lines
     assert ("hybrid", "all", "0.750") in lines and ("unseen", "0.600", "-") in lines
+
+
+def test_store_import_brings_result_folders_made_elsewhere_into_the_store(tiny_model, shared_data, tmp_path, monkeypatch):
+    from db import queries
+    from db.session import make_engine
+    from hybridcore.analysis.figures import macro
+
+    made = invoke("evaluate", "--model", str(tiny_model), "--dataset", "xquad-r", "--languages", "de,el", "--precision", "fp32",
+                  "--no-store", "--out", str(tmp_path / "elsewhere" / "r1"))
+    assert "stored as run" not in made.output
+    monkeypatch.setenv("HYBRID_EVAL_DB_URL", f"duckdb:///{tmp_path / 'team.duckdb'}")
+    imported = invoke("store", "import", str(tmp_path / "elsewhere")).output
+    run = imported.split("-> run ")[1].split()[0]
+    engine = make_engine(read_only=True)
+    runs = queries.runs(engine).set_index("name")
+    assert list(runs.index) == [run] and runs.loc[run, "strategy"] == "reference"
+    summary = json.loads((tmp_path / "elsewhere" / "r1" / "summary.json").read_text())
+    stored = macro(queries.metrics(engine, runs["id"].tolist())).set_index(["setting", "metric"])["value"]
+    assert stored[("multi", "map")] == pytest.approx(summary["summary"]["multi"]["map"])
+    spec = json.loads(invoke("store", "spec", run).output)
+    assert spec["model"] == str(tiny_model) and spec["eval_sets"] == ["xquad-r"]
