@@ -10,4 +10,6 @@ import os
 from hybridcore.run.paths import home_dir
 
 os.environ.setdefault("PREFECT_HOME", str(home_dir() / "prefect"))
+# Prefect creates its home without parents: on a fresh clone HYBRID_EVAL_HOME is not there yet.
+os.makedirs(os.environ["PREFECT_HOME"], exist_ok=True)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
