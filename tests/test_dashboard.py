@@ -77,7 +77,7 @@ def first_run_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
 
 # Each view and a text that only it shows once it has drawn its figures.
 VIEWS = {"runs": ("/", "Scheduled evaluations over time"), "compare": ("/compare", "Download comparison.csv"),
-         "pairs": ("/pairs", "Difference between two runs"), "bias": ("/bias", "Multilingual mAP per query language"),
+         "pairs": ("/pairs", "Download pairs-difference.csv"), "bias": ("/bias", "Multilingual mAP per query language"),
          "seen_unseen": ("/seen-unseen", "minus each other run"), "significance": ("/significance", "Significant rows")}
 
 
