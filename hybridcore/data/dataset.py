@@ -8,7 +8,7 @@ is its own module plus one line in ``hybridcore.data.registry``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -78,7 +78,3 @@ class DatasetFormat:
     detect: Callable[[Path], bool]
     load: Callable[[Path, LoadOptions], RetrievalData]
 
-
-def subset_languages(available: Sequence[str], wanted: Sequence[str] | None) -> list[str]:
-    """``wanted`` in the order given, or every available language."""
-    return list(wanted) if wanted is not None else list(available)
