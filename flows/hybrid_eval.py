@@ -71,9 +71,14 @@ def hybrid_eval(profile: str = "quick", spec: RunSpec | None = None, experiment:
     # Runs of a deployment carry its name ("nightly-...") so the dashboard can follow a schedule over time.
     experiment = experiment or experiment_name(current_deployment.name or "local", spec)
 
-    # 1. Training pairs, and the guarantee that evaluation stays zero-shot.
-    data = prepare_training_data(spec.train_set, spec.train.with_context)
-    leakage = zero_shot_guard(data, list(spec.eval_sets), spec.allow_overlap)
+    # 1. Training pairs, and the guarantee that evaluation stays zero-shot. A spec without
+    #    strategies (as `hybrid-eval evaluate` stores) evaluates the reference alone: nothing
+    #    is trained, so there is nothing to prepare or guard.
+    if spec.strategies:
+        data = prepare_training_data(spec.train_set, spec.train.with_context)
+        leakage = zero_shot_guard(data, list(spec.eval_sets), spec.allow_overlap)
+    else:
+        data, leakage = PreparedData(path="", fingerprint="", n_examples=0, languages=[]), []
 
     # 2-3. The untrained reference, then one model per batch strategy.
     common = dict(experiment=experiment, spec=spec, data=data, leakage=leakage, db_url=db_url)

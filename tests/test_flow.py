@@ -68,6 +68,17 @@ def test_a_stored_spec_run_again_from_scratch_gives_identical_figures(prefect_se
     assert len(first) == 2 * XQUAD_FIGURES_PER_RUN and first == again
 
 
+def test_a_spec_stored_by_evaluate_runs_again_as_the_reference_alone(prefect_server, tiny_model, shared_data, tmp_path):
+    from flows.hybrid_eval import hybrid_eval
+
+    url = f"duckdb:///{tmp_path / 'store.duckdb'}"
+    spec = RunSpec(model=str(tiny_model), train_set="", eval_sets=("xquad-r",), strategies=(), profile="evaluate")
+    hybrid_eval(spec=spec, experiment="reference-only", db_url=url)
+    runs = queries.runs(make_engine(url), experiment="reference-only")
+    assert runs["strategy"].tolist() == ["reference"] and runs["status"].tolist() == ["completed"]
+    assert runs["seen_languages"].tolist() == [""]
+
+
 def test_a_failed_rerun_is_marked_and_keeps_earlier_results(prefect_server, tiny_model, shared_data, tmp_path, monkeypatch):
     from flows.hybrid_eval import hybrid_eval
     from hybridcore.run import pipeline
