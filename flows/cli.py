@@ -99,7 +99,7 @@ def train(
     for r in leakage:
         typer.echo(f"zero-shot guard vs {r['eval_set']}: {r['query_overlap']} query and {r['passage_overlap']} passage overlaps")
     trained = pipeline.train_model(spec, strategy, data, {"leakage": leakage}, progress=True)
-    record = json.loads((Path(trained.path) / "training.json").read_text())
+    record = pipeline.training_record(trained.path)
     best = record["best_validation_loss"]
     typer.echo(f"{'reused' if trained.reused else 'trained'} {record['steps_done']} steps"
                f"{' (stopped early)' if record['stopped_early'] else ''} in {record['train_seconds']:.0f} s, "

@@ -3,19 +3,14 @@ stored the way the flow stores its own, so the dashboard shows whatever a user r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from db import store
 from db.session import make_engine
 from hybridcore.eval.results import load_evaluation, read_summary
-from hybridcore.run.naming import run_fields
+from hybridcore.run.naming import run_fields, utc_stamp
 from hybridcore.run.pipeline import PreparedData, TrainedModel, training_record
 from hybridcore.run.spec import EncoderSettings, RunSpec
-
-
-def _stamp() -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
 
 
 def store_evaluation(folder: str | Path, origin: str = "evaluate", db_url: str | None = None) -> str:
@@ -32,7 +27,7 @@ def store_evaluation(folder: str | Path, origin: str = "evaluate", db_url: str |
                        profile=origin, candidate_context=summary["candidate_context"],
                        encoder=EncoderSettings(**summary["encoder"]))
         strategy, seen, leakage = "reference", [], []
-    experiment = f"{origin}-{Path(summary['model']).name}-{summary['dataset']}-{_stamp()}"
+    experiment = f"{origin}-{Path(summary['model']).name}-{summary['dataset']}-{utc_stamp()}"
     name = f"{experiment}/{strategy}"
     fields = run_fields(spec, strategy, experiment, seen, leakage, eval_sets=[summary["dataset"]])
     timings = {f"evaluate:{summary['dataset']}": summary.get("seconds", 0.0)}
@@ -44,7 +39,7 @@ def store_training(spec: RunSpec, data: PreparedData, leakage: list[dict], train
                    db_url: str | None = None) -> str:
     """Store a training run (its model, no figures yet); returns the run's name."""
     strategy = spec.strategies[0]
-    experiment = f"train-{Path(spec.model).name}-{Path(spec.train_set).name}-{_stamp()}"
+    experiment = f"train-{Path(spec.model).name}-{Path(spec.train_set).name}-{utc_stamp()}"
     name = f"{experiment}/{strategy}"
     fields = run_fields(spec, strategy, experiment, data.languages, leakage, eval_sets=[])
     timings = {"train": trained.seconds, "train_examples_per_second": trained.examples_per_second}

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-from typing import Literal
-
 import torch
 
-Precision = Literal["auto", "bf16", "fp32"]
+from hybridcore.run.provenance import cpu
+from hybridcore.run.spec import Precision
 
 
-@cache
 def cpu_has_fast_bf16() -> bool:
     """True on CPUs with AMX or AVX512-BF16, where bf16 matrix products beat fp32 several-fold."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return cpu()["matrix_isa"] in ("AMX", "AVX512-BF16")
 
 
 def resolve_dtype(precision: Precision, device: torch.device) -> torch.dtype:

@@ -14,9 +14,13 @@ from hybridcore.run.provenance import code_version
 from hybridcore.run.spec import RunSpec
 
 
+def utc_stamp(when: datetime | None = None) -> str:
+    """The time part of experiment names: ``20261125T145659Z``."""
+    return f"{when or datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+
+
 def experiment_name(origin: str, spec: RunSpec, when: datetime | None = None) -> str:
-    when = when or datetime.now(UTC)
-    return f"{origin}-{spec.profile}-{Path(spec.model).name}-{Path(spec.train_set).name}-{when:%Y%m%dT%H%M%SZ}"
+    return f"{origin}-{spec.profile}-{Path(spec.model).name}-{Path(spec.train_set).name}-{utc_stamp(when)}"
 
 
 def run_fields(spec: RunSpec, strategy: str, experiment: str, seen_languages: list[str], leakage: list[dict],

@@ -89,12 +89,12 @@ def train_model(spec: RunSpec, strategy: str, data: PreparedData, record: dict |
     """Fine-tune ``spec.model`` with one batch strategy into
     ``models/trained/<hash of base model, data, training config, encoder settings>``; reuse it
     if done; resume from its checkpoint if a killed run left one."""
-    config = spec.with_strategy(strategy)
+    config = spec.train_config(strategy)
     encoder = encoder_settings_for(spec.model, spec.encoder)
     key = content_hash(model_identity(spec.model), data.fingerprint, asdict(config), encoder.as_dict())
     out = home_dir() / "models" / "trained" / key
-    if (out / "training.json").is_file():
-        done = json.loads((out / "training.json").read_text())
+    done = training_record(str(out))
+    if done is not None:
         return TrainedModel(str(out), key, True, 0.0, done["examples_per_second"])
     started = time.perf_counter()
     record = {"spec": spec.to_dict(), "train_languages": data.languages, **(record or {})}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+from functools import cache
 from pathlib import Path
 
 from hybridcore.run.paths import REPO_ROOT
@@ -23,6 +24,7 @@ def code_version() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
+@cache
 def cpu() -> dict[str, str]:
     """The CPU's model name and matrix instruction set (AMX, AVX512-BF16 or neither), as
     ``lscpu`` shows them: the same code runs at very different speeds on each."""
@@ -40,11 +42,12 @@ def cpu() -> dict[str, str]:
 def environment() -> dict[str, str]:
     import torch
 
+    machine = cpu()
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "cpu": cpu()["model"],
-        "matrix_isa": cpu()["matrix_isa"],
+        "cpu": machine["model"],
+        "matrix_isa": machine["matrix_isa"],
         "threads": str(torch.get_num_threads()),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
     }

@@ -106,7 +106,7 @@ class RunSpec:
         return cls(**{**record, "train": TrainConfig(**record.get("train", {})),
                       "encoder": EncoderSettings(**record.get("encoder", {}))})
 
-    def with_strategy(self, strategy: str) -> TrainConfig:
+    def train_config(self, strategy: str) -> TrainConfig:
         """The training configuration of one strategy's run."""
         return replace(self.train, strategy=strategy)
 
