@@ -10,7 +10,8 @@ VIEWS = [
     st.Page("views/compare.py", title="Compare runs", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("views/pairs.py", title="Language pairs", icon=":material/grid_on:", url_path="pairs"),
     st.Page("views/bias.py", title="Language bias", icon=":material/balance:", url_path="bias"),
-    st.Page("views/seen_unseen.py", title="Seen vs unseen", icon=":material/visibility:", url_path="seen-unseen"),
+    st.Page("views/coverage.py", title="Languages by coverage", icon=":material/visibility:", url_path="coverage"),
+    st.Page("views/underrepresented.py", title="Underrepresented languages", icon=":material/public:", url_path="underrepresented"),
     st.Page("views/significance.py", title="Significance", icon=":material/functions:", url_path="significance"),
 ]
 

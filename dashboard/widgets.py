@@ -7,6 +7,9 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from hybridcore.analysis.comparison import recorded_languages
+from hybridcore.analysis.coverage import split_languages
+
 from dashboard import data
 from hybridcore.analysis.figures import strategy_rank
 
@@ -103,6 +106,14 @@ def run_scores(runs: pd.DataFrame, chosen: list[str], dataset: str, metric: str,
         keep = set(runs.loc[runs["name"].isin(only), "id"])
         mapping = {i: label for i, label in mapping.items() if i in keep}
     return data.scores(tuple(mapping), mapping, dataset, metric)
+
+
+def run_languages(runs: pd.DataFrame, chosen: list[str]) -> tuple[set[str], list[str] | None]:
+    """The chosen runs' fine-tuning languages (their union) and the pretraining languages
+    recorded for their model (None: unknown)."""
+    mine = runs[runs["name"].isin(chosen)]
+    recorded = mine["pretraining_languages"].dropna()
+    return recorded_languages(mine["seen_languages"]), split_languages(recorded.iloc[0]) if len(recorded) else None
 
 
 def pick_dataset(figures: pd.DataFrame, key: str) -> str:

@@ -29,7 +29,8 @@ class Run(Base):
     model: Mapped[str] = mapped_column(String)
     train_set: Mapped[str | None] = mapped_column(String)
     eval_sets: Mapped[str] = mapped_column(String)  # comma-separated
-    seen_languages: Mapped[str | None] = mapped_column(String)  # comma-separated
+    seen_languages: Mapped[str | None] = mapped_column(String)  # comma-separated: the fine-tuning languages
+    pretraining_languages: Mapped[str | None] = mapped_column(String)  # comma-separated; NULL: unknown
     config: Mapped[dict] = mapped_column(JSON)
     seed: Mapped[int | None] = mapped_column(Integer)
     code_version: Mapped[str | None] = mapped_column(String)

@@ -29,7 +29,7 @@ def runs(engine: Engine, status: str | None = None, strategy: str | None = None,
          until: datetime | None = None) -> pd.DataFrame:
     """Runs, newest first, optionally filtered (``since``/``until`` bound the start time)."""
     stmt = select(Run.id, Run.name, Run.experiment, Run.strategy, Run.alpha, Run.model, Run.train_set, Run.eval_sets,
-                  Run.seen_languages, Run.seed, Run.code_version, Run.status, Run.error, Run.started_at, Run.ended_at,
+                  Run.seen_languages, Run.pretraining_languages, Run.seed, Run.code_version, Run.status, Run.error, Run.started_at, Run.ended_at,
                   Run.timings, Run.leakage, Run.config)
     filters = ((Run.status, status), (Run.strategy, strategy), (Run.model, model), (Run.train_set, train_set),
                (Run.experiment, experiment))

@@ -12,19 +12,31 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
 from db.models import Artifact, Base, MetricRow, QueryScore, Run
 from db.session import is_duckdb, with_retry
 from hybridcore.eval.results import Evaluation
 
-RUN_FIELDS = ("experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "seen_languages", "config", "seed",
-              "code_version", "leakage")
+RUN_FIELDS = ("experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "seen_languages", "pretraining_languages",
+              "config", "seed", "code_version", "leakage")
 
 
 def init_store(engine: Engine) -> None:
-    """Create missing tables (existing ones and their rows are left alone)."""
-    with_retry(lambda: Base.metadata.create_all(engine))
+    """Create missing tables and add columns that a store written by older code lacks
+    (existing rows are left alone; an added column is NULL in them)."""
+    def write() -> None:
+        Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            present = set(conn.execute(text("SELECT column_name FROM information_schema.columns WHERE table_name = :table"),
+                                       {"table": Run.__tablename__}).scalars())
+            for column in Run.__table__.columns:
+                if column.name not in present and column.nullable:
+                    # identifiers from our own models, not from input
+                    conn.execute(text(f"ALTER TABLE {Run.__tablename__} ADD COLUMN {column.name} "
+                                      f"{column.type.compile(engine.dialect)}"))
+
+    with_retry(write)
 
 
 def _now() -> datetime:

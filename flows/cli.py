@@ -73,7 +73,8 @@ def train(
     pooling: Pooling = None,
     query_prefix: QueryPrefix = None,
     passage_prefix: PassagePrefix = None,
-    eval_sets: Annotated[str, typer.Option(help="Comma-separated evaluation sets, any format (zero-shot guard).")] = ",".join(SPEC.eval_sets),
+    eval_sets: Annotated[Optional[list[str]], typer.Option("--eval", help="Evaluation set for the zero-shot guard, any format "
+                                                             f"(repeatable; default {', '.join(SPEC.eval_sets)}).")] = None,
     allow_overlap: Annotated[bool, typer.Option(help="Train even if the guard finds overlap (recorded either way).")] = SPEC.allow_overlap,
     validation_fraction: Annotated[float, typer.Option(help="Share of training groups held out for the validation loss.")] = TRAIN.validation_fraction,
     validate_every: Annotated[int, typer.Option()] = TRAIN.validate_every,
@@ -90,7 +91,7 @@ def train(
                          temperature=temperature, seed=seed, precision=precision, with_context=with_context,  # type: ignore[arg-type]
                          validate_every=validate_every, validation_fraction=validation_fraction, patience=patience,
                          checkpoint_every=checkpoint_every)
-    spec = RunSpec(model=model, train_set=train_data, eval_sets=tuple(s for s in eval_sets.split(",") if s),
+    spec = RunSpec(model=model, train_set=train_data, eval_sets=tuple(eval_sets or SPEC.eval_sets),
                    strategies=(strategy,), profile="custom", train=config, allow_overlap=allow_overlap,
                    encoder=EncoderSettings(pooling=pooling, query_prefix=query_prefix, passage_prefix=passage_prefix),  # type: ignore[arg-type]
                    trust_remote_code=trust_remote_code)
@@ -116,9 +117,12 @@ def train(
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Option(help="e5-small, a local model folder, or a hub name.")] = SPEC.model,
-    dataset: Annotated[str, typer.Option(help="xquad-r, mlqa-r, or a folder in any registered format (LAReQA, BEIR).")] = SPEC.eval_sets[0],
-    languages: Annotated[Optional[str], typer.Option(help="Comma-separated subset of a LAReQA set's languages.")] = None,
+    dataset: Annotated[str, typer.Option(help="xquad-r, mlqa-r, afriqa, sib-200, or a folder in any registered format "
+                                               "(LAReQA, BEIR, AfriQA, SIB-200), optionally with ?languages=...&split=...")] = SPEC.eval_sets[0],
+    languages: Annotated[Optional[str], typer.Option(help="Comma-separated subset of the languages, any spelling (sw, swa, swh_Latn); "
+                                                          "sib-200 also takes 'quick' or 'all'.")] = None,
     lang: Annotated[Optional[str], typer.Option(help="Language of a BEIR dataset (if not recorded beside it).")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Split (default: the format's own: test; sib-200: all three).")] = None,
     context: Annotated[bool, typer.Option(help="Encode candidates with their paragraph (LAReQA).")] = PROFILES["full"].candidate_context,
     precision: Annotated[str, typer.Option(help="auto (bf16 where fast), bf16 or fp32.")] = ENC.precision,
     pooling: Pooling = None,
@@ -130,7 +134,8 @@ def evaluate(
     cache: Annotated[bool, typer.Option(help="Reuse embeddings and results of unchanged weights, texts and settings.")] = True,
     store: Store = True,
 ) -> None:
-    """Encode a dataset with a model and print the Mo / Cr / Mul table (or BEIR figures)."""
+    """Encode a dataset with a model and print its figures, per setting and per language with
+    each language's coverage (seen in fine-tuning, pretraining only, never seen)."""
     from flows.recording import store_evaluation
     from hybridcore.analysis.tables import language_table, summary_table
     from hybridcore.data.dataset import LoadOptions
@@ -138,7 +143,7 @@ def evaluate(
     from hybridcore.eval.results import load_evaluation, read_summary
     from hybridcore.run import pipeline
 
-    options = LoadOptions(tuple(languages.split(",")) if languages else None, lang)
+    options = LoadOptions(tuple(languages.split(",")) if languages else None, lang, split)
     load_dataset(dataset, options)  # bad input stops here, before a model is loaded
     settings = EncoderSettings(pooling=pooling, query_prefix=query_prefix, passage_prefix=passage_prefix,  # type: ignore[arg-type]
                                precision=precision)  # type: ignore[arg-type]
@@ -147,8 +152,10 @@ def evaluate(
     summary, evaluation = read_summary(files.path), load_evaluation(files.path)
     typer.echo(f"model {model} ({summary['model_path']}) on {summary['device']}, {summary['dtype'].removeprefix('torch.')}")
     typer.echo(f"\n{summary_table(evaluation)}")
-    if summary["format"] == "lareqa":
-        typer.echo(f"\n{language_table(evaluation)}")
+    typer.echo(f"\n{language_table(evaluation, summary['fine_tuning_languages'], summary['pretraining_languages'])}")
+    for key, value in evaluation.notes.items():
+        if key != "folders":
+            typer.echo(f"{key}: {value}")
     if files.seconds:
         t = summary["timings_s"]
         typer.echo(f"\nencoded {summary['tokens_encoded']:,} tokens in {t['encode']:.1f} s "
@@ -170,7 +177,8 @@ def experiment(
     spec_file: Annotated[Optional[Path], typer.Option("--spec", help="A stored run spec (`hybrid-eval store spec RUN`); other options ignored.")] = None,
     model: Annotated[str, typer.Option(help="Base model: e5-small, a local folder, or a hub name.")] = SPEC.model,
     train_data: Annotated[str, typer.Option("--train", help="LAReQA set (mlqa-r), a .jsonl file, or hf:<dataset>.")] = SPEC.train_set,
-    eval_sets: Annotated[Optional[list[str]], typer.Option("--eval", help=f"Evaluation set, any format (repeatable; default {SPEC.eval_sets[0]}).")] = None,
+    eval_sets: Annotated[Optional[list[str]], typer.Option("--eval", help="Evaluation set, any format, optionally with ?languages=...&split=... "
+                                                             "(repeatable; default: the profile's).")] = None,
     strategies: Annotated[Optional[list[str]], typer.Option("--strategy", help="Batch strategy (repeatable; default all three).")] = None,
     alpha: Annotated[float, typer.Option(help="hybrid: probability of a monolingual batch.")] = TRAIN.alpha,
     steps: Annotated[Optional[int], typer.Option(help="Training steps (default: the profile's).")] = None,
@@ -198,12 +206,13 @@ def experiment(
 @app.command()
 def compare(
     results: Annotated[list[Path], typer.Argument(help="Result folders of `evaluate` (or their summary.json), as label=path or path.")],
-    seen_from: Annotated[Optional[str], typer.Option(help="Training set whose languages count as seen (e.g. mlqa-r).")] = None,
-    seen: Annotated[Optional[str], typer.Option(help="Comma-separated seen languages.")] = None,
+    seen_from: Annotated[Optional[str], typer.Option(help="Training set whose languages count as seen in fine-tuning (e.g. mlqa-r).")] = None,
+    seen: Annotated[Optional[str], typer.Option(help="Comma-separated languages seen in fine-tuning.")] = None,
 ) -> None:
-    """Runs side by side, with languages seen in training apart from unseen ones."""
+    """Runs side by side, per coverage group: languages seen in fine-tuning, in pretraining
+    only (as the first result records its model's), never seen."""
     from hybridcore.analysis.comparison import figures_from_results
-    from hybridcore.analysis.tables import seen_unseen_table
+    from hybridcore.analysis.tables import coverage_table
     from hybridcore.data.registry import load_dataset
     from hybridcore.eval.results import read_summary
 
@@ -215,10 +224,12 @@ def compare(
         label, _, path = str(item).rpartition("=")
         folder = Path(path).parent if Path(path).name == "summary.json" else Path(path)
         records[label or folder.name] = read_summary(folder)
-    typer.echo(f"seen: {','.join(sorted(languages)) or '-'}")
+    pretraining = next(iter(records.values())).get("pretraining_languages")
+    typer.echo(f"seen in fine-tuning: {','.join(sorted(languages)) or '-'}; "
+               f"pretraining languages: {'unknown' if pretraining is None else len(pretraining)}")
     figures = figures_from_results(records)
     for dataset in figures["dataset"].unique():
-        typer.echo(f"\n{dataset}\n{seen_unseen_table(figures, list(records), dataset, languages)}")
+        typer.echo(f"\n{dataset}\n{coverage_table(figures, list(records), dataset, languages, pretraining)}")
 
 
 @app.command()

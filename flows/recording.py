@@ -23,13 +23,13 @@ def store_evaluation(folder: str | Path, origin: str = "evaluate", db_url: str |
         spec = RunSpec.from_dict(trained["spec"])
         strategy, seen, leakage = trained["config"]["strategy"], trained.get("train_languages", []), trained.get("leakage", [])
     else:
-        spec = RunSpec(model=summary["model"], train_set="", eval_sets=(summary["dataset"],), strategies=(),
+        spec = RunSpec(model=summary["model"], train_set="", eval_sets=(summary.get("reference", summary["dataset"]),), strategies=(),
                        profile=origin, candidate_context=summary["candidate_context"],
                        encoder=EncoderSettings(**summary["encoder"]))
         strategy, seen, leakage = "reference", [], []
     experiment = f"{origin}-{Path(summary['model']).name}-{summary['dataset']}-{utc_stamp()}"
     name = f"{experiment}/{strategy}"
-    fields = run_fields(spec, strategy, experiment, seen, leakage, eval_sets=[summary["dataset"]])
+    fields = run_fields(spec, strategy, experiment, seen, leakage, eval_sets=[summary.get("reference", summary["dataset"])])
     timings = {f"evaluate:{summary['dataset']}": summary.get("seconds", 0.0)}
     store.record_run(make_engine(db_url), name, fields, [load_evaluation(folder)], [("evaluation", str(folder))], timings)
     return name

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from db import queries
 from db.session import make_engine
-from hybridcore.analysis.comparison import seen_languages
+from hybridcore.analysis.comparison import recorded_languages
+from hybridcore.analysis.coverage import split_languages
 from hybridcore.analysis.figures import strategy_rank
-from hybridcore.analysis.tables import seen_unseen_table
+from hybridcore.analysis.tables import coverage_table
 
 
 def experiment_summary(experiment: str, db_url: str | None = None) -> str:
-    """Each run of the experiment: Mo / Cr / Mul mAP and rank distance, seen vs unseen."""
+    """Each run of the experiment, per dataset: the headline figures over all languages and
+    per coverage group (seen in fine-tuning, pretraining only, never seen)."""
     engine = make_engine(db_url)
     runs = queries.runs(engine, experiment=experiment)
     runs = runs.sort_values("strategy", key=lambda s: s.map(strategy_rank), kind="stable")
@@ -18,8 +20,9 @@ def experiment_summary(experiment: str, db_url: str | None = None) -> str:
         return f"no runs stored for {experiment}"
     figures = queries.metrics(engine, runs["id"].tolist())
     figures["run"] = figures["run_id"].map(dict(zip(runs["id"], runs["strategy"])))
-    seen = seen_languages(runs["seen_languages"])
-    tables = [f"{dataset} (seen in training: {','.join(sorted(seen)) or '-'})\n"
-              f"{seen_unseen_table(figures, runs['strategy'].tolist(), dataset, seen)}"
+    fine_tuning = recorded_languages(runs["seen_languages"])
+    pretraining = split_languages(runs["pretraining_languages"].dropna().iloc[0]) if runs["pretraining_languages"].notna().any() else None
+    tables = [f"{dataset} (seen in fine-tuning: {','.join(sorted(fine_tuning)) or '-'})\n"
+              f"{coverage_table(figures, runs['strategy'].tolist(), dataset, fine_tuning, pretraining)}"
               for dataset in figures["dataset"].unique()]
     return "\n\n".join(tables)

@@ -9,7 +9,9 @@ import pytest
 from scipy import stats
 
 from hybridcore.analysis import comparison
-from hybridcore.analysis.tables import seen_unseen_table
+from hybridcore.analysis.coverage import FINE_TUNING, PRETRAINING, label_figures
+from hybridcore.analysis.tables import coverage_table
+from hybridcore.model.pretraining import XLM_R
 from hybridcore.eval.settings import evaluate_lareqa
 
 
@@ -55,22 +57,24 @@ def test_pair_matrix_has_mono_on_the_diagonal_and_cross_elsewhere(evaluations):
             assert matrix.loc[g.query_lang, g.candidate_lang] == pytest.approx(g.mean("map"))
 
 
-def test_seen_unseen_weighs_each_language_once(evaluations):
+def test_coverage_groups_weigh_each_language_once(evaluations):
+    # fine-tuned on en and de; th is in XLM-R's pretraining only. A pair counts for its less
+    # covered side (en-th and th-de for Thai), for the non-English side on a tie (en-de for German).
     figures = _figures(evaluations)
-    table = comparison.seen_unseen(figures, ["reference", "other"], "xquad-r", {"en", "de"}).set_index(["run", "languages"])
-    by_lang = {}
-    for g in evaluations["reference"].groups:
-        if g.setting == "cross":
-            by_lang.setdefault(g.query_lang, []).append(g.mean("map"))
-    per_lang = {lang: np.mean(v) for lang, v in by_lang.items()}
-    assert table.loc[("reference", "seen"), "Cr map"] == pytest.approx((per_lang["en"] + per_lang["de"]) / 2)
-    assert table.loc[("reference", "unseen"), "Cr map"] == pytest.approx(per_lang["th"])
-    assert table.loc[("reference", "all"), "Cr map"] == pytest.approx(np.mean(list(per_lang.values())))
-    diffs = comparison.seen_unseen_differences(table.reset_index(), "other").set_index(["comparison", "languages"])
-    assert diffs.loc[("other - reference", "unseen"), "Mul map"] == pytest.approx(
-        table.loc[("other", "unseen"), "Mul map"] - table.loc[("reference", "unseen"), "Mul map"])
-    text = seen_unseen_table(figures, ["reference", "other"], "xquad-r", {"en", "de"})
-    assert f"{table.loc[('reference', 'unseen'), 'Mo map']:.3f}" in text
+    table = comparison.by_coverage(figures, ["reference", "other"], "xquad-r", {"en", "de"}, XLM_R).set_index(["run", "languages"])
+    cross = {(g.query_lang, g.candidate_lang): g.mean("map") for g in evaluations["reference"].groups if g.setting == "cross"}
+    german = np.mean([cross[("en", "de")], cross[("de", "en")]])
+    thai = np.mean([v for pair, v in cross.items() if "th" in pair])
+    assert table.loc[("reference", FINE_TUNING), "Cr mAP"] == pytest.approx(german)
+    assert table.loc[("reference", PRETRAINING), "Cr mAP"] == pytest.approx(thai)
+    assert table.loc[("reference", "all"), "Cr mAP"] == pytest.approx((german + thai) / 2)
+    mono = {g.query_lang: g.mean("map") for g in evaluations["reference"].groups if g.setting == "mono"}
+    assert table.loc[("reference", FINE_TUNING), "Mo mAP"] == pytest.approx((mono["en"] + mono["de"]) / 2)
+    diffs = comparison.coverage_differences(table.reset_index(), "other").set_index(["comparison", "languages"])
+    assert diffs.loc[("other - reference", PRETRAINING), "Mul mAP"] == pytest.approx(
+        table.loc[("other", PRETRAINING), "Mul mAP"] - table.loc[("reference", PRETRAINING), "Mul mAP"])
+    text = coverage_table(figures, ["reference", "other"], "xquad-r", {"en", "de"}, XLM_R)
+    assert f"{table.loc[('reference', PRETRAINING), 'Mo mAP']:.3f}" in text and PRETRAINING in text
 
 
 def test_results_json_and_store_rows_give_the_same_figures(evaluations):
@@ -94,7 +98,7 @@ def test_paired_tests_match_scipy_per_language(evaluations):
     assert (table["significant"] == (table["p_adjusted"] < 0.05)).all()
 
 
-def test_overall_and_seen_levels_take_a_question_as_the_unit(evaluations):
+def test_overall_and_coverage_levels_take_a_question_as_the_unit(evaluations):
     scores = _scores(evaluations)
     scores = scores[scores["metric"] == "map"]
     overall = comparison.paired_tests(scores, "reference", "other", level="overall", permutations=2000).set_index("setting")
@@ -102,16 +106,17 @@ def test_overall_and_seen_levels_take_a_question_as_the_unit(evaluations):
     per_question = cross.groupby(level="query_id").mean()  # a question's translations averaged
     assert overall.loc["cross", "n"] == len(per_question) < len(cross)
     assert overall.loc["cross", "delta"] == pytest.approx((per_question["other"] - per_question["reference"]).mean())
-    seen = comparison.paired_tests(scores, "reference", "other", level="seen", seen={"en", "de"}, permutations=2000)
-    mono = seen[seen["setting"] == "mono"].set_index("languages")
+    labelled = label_figures(scores, {"en", "de"}, XLM_R)
+    by_coverage = comparison.paired_tests(labelled, "reference", "other", level="coverage", permutations=2000)
+    mono = by_coverage[by_coverage["setting"] == "mono"].set_index("coverage")
     mono_queries = scores[(scores["setting"] == "mono") & (scores["run"] == "other")]
-    assert mono.loc["unseen", "n"] == (mono_queries["query_lang"] == "th").sum()
-    assert mono.loc["seen", "n"] == mono_queries[mono_queries["query_lang"].isin(["en", "de"])]["query_id"].nunique()
+    assert mono.loc[PRETRAINING, "n"] == (mono_queries["query_lang"] == "th").sum()
+    assert mono.loc[FINE_TUNING, "n"] == mono_queries[mono_queries["query_lang"].isin(["en", "de"])]["query_id"].nunique()
     pairs = comparison.paired_tests(scores, "reference", "other", level="pair", correction="bh", permutations=2000)
     assert len(pairs) == 3 + 6 + 3  # mono per language, cross per pair, multi per language
     assert np.allclose(pairs["p_adjusted"], comparison.benjamini_hochberg(pairs["p"].to_numpy()))
-    with pytest.raises(ValueError, match="seen languages"):
-        comparison.paired_tests(scores, "reference", "other", level="seen")
+    with pytest.raises(ValueError, match="label_figures"):
+        comparison.paired_tests(scores, "reference", "other", level="coverage")
 
 
 def test_pooled_levels_hold_their_size_when_translations_move_together():

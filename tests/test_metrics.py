@@ -114,7 +114,7 @@ def test_graded_ndcg_matches_trec_eval():
 
 def test_unknown_metric_is_rejected():
     with pytest.raises(ValueError, match="unknown metric"):
-        metrics.compute(["precision@5"], np.ones((1, 1)), np.ones((1, 1)))
+        metrics.compute(["success@5"], np.ones((1, 1)), np.ones((1, 1)))
 
 
 # --- independent implementations on real encoded data ----------------------------------------
@@ -206,4 +206,4 @@ def test_pruned_ranks_equal_brute_force_with_ties_and_padding(seed):
     scores = torch.tensor(rng.integers(0, 12, size=(40, 60)).astype(np.float32) / 12)
     relevant = [sorted(rng.choice(60, size=rng.integers(1, 8), replace=False).tolist()) for _ in range(40)]
     index, _ = metrics.pad_relevant(relevant)
-    np.testing.assert_array_equal(metrics.relevant_ranks(scores, index, rows_per_chunk=7), brute_force_ranks(scores, index))
+    np.testing.assert_array_equal(metrics.relevant_ranks(scores, index, cells_per_chunk=7 * scores.shape[1]), brute_force_ranks(scores, index))

@@ -6,20 +6,21 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.widgets import (completed_runs, default_baseline, default_treatment, download,
-                               pick_dataset, run_figures, run_scores, short_labels, show, show_tests)
-from hybridcore.analysis.comparison import paired_tests, seen_languages
+from dashboard.widgets import (completed_runs, default_baseline, default_treatment, download, pick_dataset, run_figures,
+                               run_languages, run_scores, short_labels, show, show_tests)
+from hybridcore.analysis.comparison import paired_tests
+from hybridcore.analysis.coverage import label_figures
 from hybridcore.analysis.figures import METRIC_LABELS
 
-LEVELS = {"overall": "overall (per setting)", "seen": "seen vs unseen query languages", "language": "per query language",
+LEVELS = {"overall": "overall (per setting)", "coverage": "per coverage group (fine-tuning / pretraining / never seen)",
+          "language": "per query language",
           "pair": "per language pair"}
 CORRECTIONS = {"holm": "Holm (family-wise error)", "bh": "Benjamini-Hochberg (false discovery rate)"}
 
 
 @st.cache_data(ttl=60, show_spinner="Running paired randomisation tests…")
-def tests(scores: pd.DataFrame, a: str, b: str, level: str, correction: str, permutations: int, alpha: float,
-          seen: frozenset[str]) -> pd.DataFrame:
-    return paired_tests(scores, a, b, level, correction, permutations, alpha=alpha, seen=set(seen))
+def tests(scores: pd.DataFrame, a: str, b: str, level: str, correction: str, permutations: int, alpha: float) -> pd.DataFrame:
+    return paired_tests(scores, a, b, level, correction, permutations, alpha=alpha)
 
 
 def render() -> None:
@@ -41,17 +42,17 @@ def render() -> None:
     alpha = st.sidebar.select_slider("Significance level", [0.01, 0.05, 0.1], value=0.05, key="sig-alpha")
     permutations = st.sidebar.select_slider("Permutations", [2_000, 10_000, 50_000], value=10_000, key="sig-permutations")
 
-    scores = run_scores(runs, [a, b], dataset, metric)
-    seen = frozenset(seen_languages(runs.loc[runs["name"].isin([a, b]), "seen_languages"]))
+    fine_tuning, pretraining = run_languages(runs, [a, b])
+    scores = label_figures(run_scores(runs, [a, b], dataset, metric), fine_tuning, pretraining)
     short = short_labels([a, b])
-    table = tests(scores, short[a], short[b], level, correction, permutations, alpha, seen)
+    table = tests(scores, short[a], short[b], level, correction, permutations, alpha)
     label = METRIC_LABELS.get(metric, metric)
     st.caption(f"Paired randomisation (sign-flip permutation) test of mean {label}(B) − {label}(A) over the queries both runs "
                f"scored, two-sided, {permutations:,} permutations; effect size Cohen's d for paired samples; p-values "
                f"{CORRECTIONS[correction]}-corrected over the {len(table)} rows of this table. B = {b}, A = {a}. "
                + ("A sample is a question, its translations averaged: they are not independent."
-                  if level in ("overall", "seen") else "A sample is a query (a question in one language).")
-               + (f" Seen in training: {', '.join(sorted(seen))}." if level == "seen" else ""))
+                  if level in ("overall", "coverage") else "A sample is a query (a question in one language).")
+               + (f" Seen in fine-tuning: {', '.join(sorted(fine_tuning)) or 'none'}." if level == "coverage" else ""))
     show_tests(table)
     st.metric("Significant rows", f"{int(table['significant'].sum())} of {len(table)}")
     download(table, "significance", index=False)

@@ -13,14 +13,15 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from hybridcore.analysis.figures import HEADLINE, SETTING_LABELS, SETTING_ORDER, macro, per_language
+from hybridcore.analysis.coverage import COVERAGE_ORDER, label_figures
+from hybridcore.analysis.figures import HEADLINES, SETTING_LABELS, SETTING_ORDER, macro, metric_label
 from hybridcore.analysis.significance import benjamini_hochberg, holm, paired_randomization_test
 
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
 
 
-def seen_languages(recorded: Iterable[str | None]) -> set[str]:
-    """The union of runs' training languages, as the store records them (comma-separated)."""
+def recorded_languages(recorded: Iterable[str | None]) -> set[str]:
+    """The union of runs' language lists, as the store records them (comma-separated)."""
     return {lang for value in recorded if value for lang in value.split(",") if lang}
 
 
@@ -69,28 +70,41 @@ def with_differences(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
     return out
 
 
-def seen_unseen(figures: pd.DataFrame, runs: Sequence[str], dataset: str, seen: set[str],
-                columns: Sequence[tuple[str, str]] = HEADLINE) -> pd.DataFrame:
-    """Per run: each (setting, metric) averaged over all query languages, those seen in
-    training, and the unseen ones (per-language means first, so every language weighs the same)."""
+def by_coverage(figures: pd.DataFrame, runs: Sequence[str], dataset: str, fine_tuning: Iterable[str],
+                pretraining: Iterable[str] | None, columns: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """Per run: each (setting, metric) averaged over all languages and over each coverage
+    group (seen in fine-tuning, pretraining only, never seen). A group's figure counts for
+    the language it is about (``en -> yo`` for Yoruba); per-language means come first, so
+    every language weighs the same."""
+    part = label_figures(figures[figures["dataset"] == dataset], fine_tuning, pretraining)
+    columns = list(columns or headline_columns(part))
     rows = []
     for setting, metric in columns:
-        table = per_language(figures, runs, dataset, setting, metric).drop(index="all", errors="ignore")
-        subsets = {"all": table, "seen": table[table.index.isin(seen)], "unseen": table[~table.index.isin(seen)]}
-        for run in table.columns:
-            for subset, part in subsets.items():
-                rows.append({"run": run, "languages": subset, "column": f"{SETTING_LABELS[setting]} {metric}",
-                             "value": part[run].mean() if len(part) else np.nan})
-    labels = [f"{SETTING_LABELS[setting]} {metric}" for setting, metric in columns]
+        cell = part[(part["setting"] == setting) & (part["metric"] == metric)]
+        per_lang = cell.groupby(["run", "coverage", "language"])["value"].mean().reset_index()
+        for run in [r for r in runs if r in set(per_lang["run"])]:
+            mine = per_lang[per_lang["run"] == run]
+            subsets = {"all": mine, **{label: mine[mine["coverage"] == label] for label in COVERAGE_ORDER}}
+            for subset, values in subsets.items():
+                if len(values) or subset == "all":
+                    rows.append({"run": run, "languages": subset, "n_languages": values["language"].nunique(),
+                                 "column": metric_label(setting, metric), "value": values["value"].mean() if len(values) else np.nan})
+    labels = [metric_label(setting, metric) for setting, metric in columns]
     if not rows:
         return pd.DataFrame(columns=["run", "languages", *labels])
-    out = pd.DataFrame(rows).pivot_table(index=["run", "languages"], columns="column", values="value", sort=False,
-                                         dropna=False)
+    frame = pd.DataFrame(rows)
+    out = frame.pivot_table(index=["run", "languages"], columns="column", values="value", sort=False, dropna=False)
     return out.reindex(columns=labels).reset_index().rename_axis(columns=None)
 
 
-def seen_unseen_differences(table: pd.DataFrame, treatment: str) -> pd.DataFrame:
-    """``treatment`` minus each other run, per language subset and column."""
+def headline_columns(figures: pd.DataFrame) -> list[tuple[str, str]]:
+    """The headline (setting, metric) pairs that ``figures`` hold, in ``HEADLINES`` order."""
+    present = set(zip(figures["setting"], figures["metric"]))
+    return [column for column in HEADLINES if column in present]
+
+
+def coverage_differences(table: pd.DataFrame, treatment: str) -> pd.DataFrame:
+    """``treatment`` minus each other run, per language group and column."""
     values = table.set_index(["run", "languages"])
     rows = []
     for baseline in values.index.get_level_values("run").unique():
@@ -104,43 +118,42 @@ def seen_unseen_differences(table: pd.DataFrame, treatment: str) -> pd.DataFrame
     return out[["comparison", "languages", *[c for c in out.columns if c not in ("comparison", "languages")]]]
 
 
-LEVELS = {"overall": ["setting"], "seen": ["setting", "languages"], "language": ["setting", "query_lang"],
+LEVELS = {"overall": ["setting"], "coverage": ["setting", "coverage"], "language": ["setting", "query_lang"],
           "pair": ["setting", "query_lang", "candidate_lang"]}
 
 
 def paired_tests(scores: pd.DataFrame, a: str, b: str, level: str = "language", correction: str = "holm",
-                 permutations: int = 10_000, seed: int = 0, alpha: float = 0.05,
-                 seen: set[str] | None = None) -> pd.DataFrame:
+                 permutations: int = 10_000, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
     """Paired randomisation tests of run ``b`` against run ``a`` on per-query scores of one metric.
 
     At ``pair`` level each language pair is one test and a query (question in one language)
     one sample. At ``language`` level a query's scores over its candidate languages are
-    averaged first, so it counts once. At ``overall`` and ``seen`` levels, which pool query
-    languages, the sample is a question: the translations of one question are not independent
-    (a model that gains on it gains in every language), and counting them apart would make
-    p-values far too small. ``seen`` level splits the queries by whether their language is in
-    ``seen`` (the training languages). p-values are corrected over the table's rows.
+    averaged first, so it counts once. At ``overall`` and ``coverage`` levels, which pool
+    languages, the sample is a question: the translations of one question (the same query
+    id) are not independent (a model that gains on it gains in every language), and counting
+    them apart would make p-values far too small. ``coverage`` level needs a ``coverage``
+    column in ``scores`` (``label_figures``) and tests each coverage group apart. p-values
+    are corrected over the table's rows.
     """
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}: use {sorted(LEVELS)}")
     if correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {correction!r}: use {sorted(CORRECTIONS)}")
-    if level == "seen" and seen is None:
-        raise ValueError("level 'seen' needs the set of seen languages")
+    if level == "coverage" and "coverage" not in scores.columns:
+        raise ValueError("level 'coverage' needs scores labelled with coverage.label_figures")
     keys = LEVELS[level]
     columns = [*keys, "n", "mean_a", "mean_b", "delta", "cohens_d", "p", "p_adjusted", "significant"]
-    unit = [*keys, "query_id"] if level == "pair" else ["setting", "query_lang", "query_id"]
+    unit = [*keys, "query_id"] if level == "pair" else ["setting", "query_lang", "candidate_lang", "query_id"]
+    if level == "coverage":
+        unit = ["coverage", *unit]
     per_query = scores[scores["run"].isin([a, b])].groupby([*unit, "run"])["value"].mean().unstack("run")
     if a not in per_query.columns or b not in per_query.columns:
         return pd.DataFrame(columns=columns)
-    if level in ("overall", "seen"):
-        index = per_query.index
-        pooled = [index.get_level_values("setting")]
-        if level == "seen":
-            pooled.append(np.where(index.get_level_values("query_lang").isin(list(seen)), "seen", "unseen"))
-        per_query.index = pd.MultiIndex.from_arrays([*pooled, index.get_level_values("query_id")],
-                                                    names=[*keys, "query_id"])
-        per_query = per_query.groupby(level=[*keys, "query_id"]).mean()
+    if level != "pair":
+        # a query's scores over its candidate languages first, then (overall, coverage) its translations
+        per_query = per_query.groupby(level=[k for k in unit if k != "candidate_lang"]).mean()
+        if level != "language":
+            per_query = per_query.groupby(level=[*keys, "query_id"]).mean()
     rows = []
     for key, group in per_query.groupby(level=keys, sort=True):
         test = paired_randomization_test(group[a].to_numpy(), group[b].to_numpy(), permutations, seed)

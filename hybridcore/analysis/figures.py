@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-SETTING_LABELS = {"mono": "Mo", "cross": "Cr", "multi": "Mul", "beir": "BEIR"}
+SETTING_LABELS = {"mono": "Mo", "cross": "Cr", "multi": "Mul", "beir": "BEIR", "native": "X→pivot",
+                  "translated": "pivot→pivot", "bitext": "bitext"}
 SETTING_ORDER = list(SETTING_LABELS)
 METRIC_LABELS = {"map": "mAP", "recall@1": "R@1", "recall@10": "R@10", "recall@100": "R@100",
-                 "ndcg@10": "nDCG@10", "mrr@10": "MRR@10", "rank_distance": "rank dist"}
+                 "ndcg@10": "nDCG@10", "mrr@10": "MRR@10", "rank_distance": "rank dist", "precision@1": "P@1"}
 STRATEGY_ORDER = ("reference", "mono", "cross", "hybrid")
 HEADLINE = [("mono", "map"), ("cross", "map"), ("multi", "map"), ("multi", "rank_distance")]
+# every dataset's headline figures: LAReQA's (and SIB-200's pooled), AfriQA's two settings, bitext
+HEADLINES = [*HEADLINE, ("native", "ndcg@10"), ("translated", "ndcg@10"), ("native", "map"), ("translated", "map"),
+             ("bitext", "precision@1"), ("beir", "ndcg@10")]
 FIGURE_COLUMNS = ["dataset", "setting", "query_lang", "candidate_lang", "metric", "value", "n_queries"]
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from hybridcore.analysis import comparison
-from hybridcore.analysis.figures import METRIC_LABELS, SETTING_LABELS, per_language
+from hybridcore.analysis.comparison import headline_columns
+from hybridcore.analysis.coverage import COVERAGE_ORDER, label_figures
+from hybridcore.analysis.figures import METRIC_LABELS, SETTING_LABELS, metric_label
 
 if TYPE_CHECKING:
     from hybridcore.eval.results import Evaluation
@@ -37,29 +40,31 @@ def summary_table(evaluation: Evaluation) -> str:
     return _table(["setting", "groups"] + [METRIC_LABELS.get(m, m) for m in metrics], rows)
 
 
-def language_table(evaluation: Evaluation, metric: str = "map") -> str:
-    """Per query language: Mo, mean Cr over candidate languages, Mul, and rank distance."""
-    figures = evaluation.figures().assign(run="run")
-    langs = list(dict.fromkeys(figures["query_lang"]))
-    columns = [per_language(figures, ["run"], evaluation.dataset, setting, m).get("run", pd.Series(dtype=float))
-               for setting, m in (("mono", metric), ("cross", metric), ("multi", metric), ("multi", "rank_distance"))]
-    rows = [[lang] + [_fmt(float(col.get(lang, math.nan)), "rank_distance" if i == 3 else metric) for i, col in enumerate(columns)]
-            for lang in langs]
-    label = METRIC_LABELS.get(metric, metric)
-    return _table(["lang", f"Mo {label}", f"Cr {label}", f"Mul {label}", "rank dist"], rows)
+def language_table(evaluation: Evaluation, fine_tuning: Iterable[str] = (), pretraining: Iterable[str] | None = None) -> str:
+    """Per language, its coverage label and each headline figure (a pair's figure counts for
+    the language it is about: ``en -> yo`` and ``yo -> en`` for Yoruba), best covered first."""
+    figures = label_figures(evaluation.figures(), fine_tuning, pretraining)
+    columns = headline_columns(figures)
+    rows = []
+    for (label, lang), part in sorted(figures.groupby(["coverage", "language"]), key=lambda kv: (COVERAGE_ORDER.index(kv[0][0]), kv[0][1])):
+        cells = [lang, label]
+        for setting, metric in columns:
+            values = part.loc[(part["setting"] == setting) & (part["metric"] == metric), "value"]
+            cells.append(_fmt(float(values.mean()) if len(values) else math.nan, metric))
+        rows.append(cells)
+    return _table(["lang", "coverage", *[metric_label(s, m) for s, m in columns]], rows)
 
 
-def seen_unseen_table(figures: pd.DataFrame, runs: list[str], dataset: str, seen: set[str]) -> str:
-    """Runs side by side: macro Mo / Cr / Mul mAP and rank distance, over all query languages,
-    the languages seen in training, and the unseen ones (``figures`` as in ``comparison``)."""
-    table = comparison.seen_unseen(figures, runs, dataset, seen)
+def coverage_table(figures: pd.DataFrame, runs: list[str], dataset: str, fine_tuning: Iterable[str],
+                   pretraining: Iterable[str] | None) -> str:
+    """Runs side by side: each headline figure over all languages and over each coverage
+    group (``figures`` as in ``comparison``)."""
+    table = comparison.by_coverage(figures, runs, dataset, fine_tuning, pretraining)
     columns = [c for c in table.columns if c not in ("run", "languages")]
     rows = []
     for row in table.itertuples(index=False):
         record = row._asdict()
         cells = [record["run"] if record["languages"] == "all" else "", record["languages"]]
-        cells += [_fmt(value, "rank_distance" if column.endswith("rank_distance") else "map")
-                  for column, value in zip(columns, row[2:])]
+        cells += [_fmt(value, "rank_distance" if column.endswith("rank dist") else "map") for column, value in zip(columns, row[2:])]
         rows.append(cells)
-    header = [c.replace(" map", " mAP").replace(" rank_distance", " rank dist") for c in columns]
-    return _table(["run", "languages", *header], rows)
+    return _table(["run", "languages", *columns], rows)

@@ -17,7 +17,7 @@ import numpy as np
 
 from hybridcore.data.dataset import DatasetFormat, GuardTexts
 from hybridcore.data.jsonl import read_jsonl
-from hybridcore.data.languages import check_language
+from hybridcore.data.languages import language_tag
 from hybridcore.errors import DataError
 from hybridcore.files import atomic_folder
 
@@ -105,6 +105,8 @@ def _read_qrels(path: Path, query_ids: set[str], doc_ids: set[str]) -> dict[str,
                 qrels.setdefault(qid, {})[did] = int(score)
             except ValueError:
                 raise DataError(path, record, f"score {score!r} is not an integer") from None
+    if not any(grade > 0 for docs in qrels.values() for grade in docs.values()):
+        raise DataError(path, "qrels", "no relevance judgement with a positive score: nothing to evaluate")
     return qrels
 
 
@@ -116,8 +118,8 @@ def load_beir(folder: str | Path, lang: str | None = None, split: str = "test") 
     lang = lang or meta.get("language")
     if lang is None:
         raise DataError(folder, "language", f"no language given and no {META_FILE} (pass --lang)")
-    check_language(lang, folder)
-    query_lang = check_language(meta.get("query_language", lang), meta_path, "query_language")
+    query_lang = language_tag(meta.get("query_language", lang), meta_path, "query_language")
+    lang = language_tag(lang, meta_path if "language" in meta else folder)
     corpus = _read_rows(folder / "corpus.jsonl", "corpus")
     queries = _read_rows(folder / "queries.jsonl", "query")
     qrels = _read_qrels(folder / "qrels" / f"{split}.tsv", {q for q, _ in queries}, {d for d, _ in corpus})
@@ -168,4 +170,4 @@ def export_beir(data: RetrievalSet, out: str | Path, query_lang: str, candidate_
 
 
 FORMAT = DatasetFormat("beir", lambda folder: (folder / "corpus.jsonl").is_file(),
-                       lambda folder, options: load_beir(folder, options.lang, options.split))
+                       lambda folder, options: load_beir(folder, options.lang, options.split or "test"))

@@ -57,12 +57,13 @@ class RetrievalData(Protocol):
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """What a caller may ask of a loader: a subset of languages, a language tag for formats
-    that do not record one, a split."""
+    """What a caller may ask of a loader: a subset of languages (codes in any spelling, or a
+    subset the format names, such as SIB-200's ``quick``), a language tag for formats that do
+    not record one, a split (``None``: the format's default)."""
 
     languages: tuple[str, ...] | None = None
     lang: str | None = None
-    split: str = "test"
+    split: str | None = None
 
     def __post_init__(self) -> None:
         if self.languages is not None:

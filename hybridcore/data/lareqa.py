@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hybridcore.data.dataset import DatasetFormat, GuardTexts
-from hybridcore.data.languages import check_language
+from hybridcore.data.languages import language_tag, select_languages
 from hybridcore.errors import DataError
 from hybridcore.run.paths import resolve_dataset_dir
 
@@ -101,19 +101,15 @@ class RetrievalSet:
 def load_lareqa(name_or_path: str | Path, languages: Sequence[str] | None = None) -> RetrievalSet:
     """Load every ``<lang>.json`` of a LAReQA folder (or only ``languages``)."""
     folder = resolve_dataset_dir(name_or_path)
-    files = {p.stem: p for p in sorted(folder.glob("*.json"))}
+    files = {language_tag(p.stem, p, "file name"): p for p in sorted(folder.glob("*.json"))}
     if languages is not None:
-        missing = sorted(set(languages) - set(files))
-        if missing:
-            raise DataError(folder, "languages", f"no file for {missing}; present: {sorted(files)}")
-        files = {lang: files[lang] for lang in languages}
+        files = {lang: files[lang] for lang in select_languages(folder, files, languages)}
     if not files:
         raise DataError(folder, "folder", "no <lang>.json files")
 
     candidates: list[Candidate] = []
     parsed: list[tuple[str, str, str, list[str]]] = []  # (lang, question id, text, answer ids)
     for lang, path in files.items():
-        check_language(lang, path, "file name")
         file_candidates, file_questions = _parse_file(path, lang, folder.name)
         candidates.extend(file_candidates)
         parsed.extend(file_questions)

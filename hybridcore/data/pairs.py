@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hybridcore.data.jsonl import read_jsonl
-from hybridcore.data.languages import check_language
+from hybridcore.data.languages import language_tag
 from hybridcore.data.lareqa import RetrievalSet, load_lareqa
 from hybridcore.errors import DataError
 from hybridcore.files import atomic_file
@@ -61,8 +61,7 @@ def _example_from_row(row: object, path: str | Path, record: str) -> TrainingExa
     context = row.get("context")
     if context is not None and not isinstance(context, str):
         raise DataError(path, record, "'context' must be a string")
-    check_language(row["lang"], path, record)
-    return TrainingExample(row["parallel_id"], row["lang"], row["query"], row["positive"], tuple(negatives), context)
+    return TrainingExample(row["parallel_id"], language_tag(row["lang"], path, record), row["query"], row["positive"], tuple(negatives), context)
 
 
 def load_jsonl(path: str | Path) -> list[TrainingExample]:

@@ -1,20 +1,26 @@
-"""The registry of dataset formats, and loading a dataset by name or folder.
+"""The registry of dataset formats, and loading a dataset by reference.
 
-A name (``xquad-r``) is a folder under the data directory (``HYBRID_EVAL_DATA_DIR``); a path
-is used as it is. The first registered format whose ``detect`` accepts the folder reads it.
+A reference is a name (``xquad-r``: a folder under the data directory,
+``HYBRID_EVAL_DATA_DIR``) or a path, optionally followed by load options in URL query form:
+``sib-200?languages=quick&split=test``, ``afriqa?languages=hau,yor``. One string thus names
+exactly what is evaluated wherever a dataset is passed: the command line, a run spec, the
+store. The first registered format whose ``detect`` accepts the folder reads it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import parse_qs
 
-from hybridcore.data import beir, lareqa
+from hybridcore.data import afriqa, beir, flores, lareqa
 from hybridcore.data.dataset import DatasetFormat, LoadOptions, RetrievalData
 from hybridcore.errors import DataError
 from hybridcore.files import content_hash, folder_hash
 from hybridcore.run.paths import resolve_dataset_dir
 
 FORMATS: dict[str, DatasetFormat] = {}
+_OPTION_NAMES = ("languages", "lang", "split")
 
 
 def register(fmt: DatasetFormat) -> DatasetFormat:
@@ -24,7 +30,27 @@ def register(fmt: DatasetFormat) -> DatasetFormat:
 
 
 register(beir.FORMAT)
+register(afriqa.FORMAT)
+register(flores.FORMAT)
 register(lareqa.FORMAT)
+
+
+def parse_reference(reference: str | Path, options: LoadOptions | None = None) -> tuple[Path, LoadOptions]:
+    """The folder and load options a reference names; ``options`` given here fill what the
+    reference leaves open."""
+    text = str(reference)
+    location, _, query = text.partition("?")
+    options = options or LoadOptions()
+    if query:
+        parsed = parse_qs(query, keep_blank_values=True, strict_parsing=False)
+        unknown = sorted(set(parsed) - set(_OPTION_NAMES))
+        if unknown:
+            raise DataError(text, "dataset reference", f"unknown option(s) {unknown}; use {list(_OPTION_NAMES)}")
+        given = {k: v[-1] for k, v in parsed.items()}
+        if "languages" in given:
+            given["languages"] = tuple(code for code in given["languages"].split(",") if code)
+        options = replace(options, **given)
+    return resolve_dataset_dir(location), options
 
 
 def format_of(folder: Path) -> DatasetFormat:
@@ -34,15 +60,14 @@ def format_of(folder: Path) -> DatasetFormat:
     raise DataError(folder, "folder", f"not a dataset in any known format ({', '.join(FORMATS)})")
 
 
-def load_dataset(name_or_path: str | Path, options: LoadOptions | None = None) -> RetrievalData:
+def load_dataset(reference: str | Path, options: LoadOptions | None = None) -> RetrievalData:
     """Load a dataset; bad input fails here, before any model is loaded."""
-    folder = resolve_dataset_dir(name_or_path)
-    return format_of(folder).load(folder, options or LoadOptions())
+    folder, options = parse_reference(reference, options)
+    return format_of(folder).load(folder, options)
 
 
-def dataset_identity(name_or_path: str | Path, options: LoadOptions | None = None) -> str:
+def dataset_identity(reference: str | Path, options: LoadOptions | None = None) -> str:
     """Content identity: the format, the folder's name, the load options and every file below it."""
-    folder = resolve_dataset_dir(name_or_path)
-    options = options or LoadOptions()
+    folder, options = parse_reference(reference, options)
     return content_hash(format_of(folder).name, folder.name, options.languages, options.lang, options.split,
                         folder_hash(folder))

@@ -19,6 +19,9 @@ import torch
 
 LAREQA_METRICS = ("map", "recall@1", "recall@10", "ndcg@10", "mrr@10")
 BEIR_METRICS = ("ndcg@10", "recall@100", "mrr@10", "map")
+AFRIQA_METRICS = ("ndcg@10", "recall@1", "recall@10", "recall@100", "mrr@10", "map")
+BITEXT_METRICS = ("precision@1", "mrr@10", "ndcg@10")
+POOLED_METRICS = ("map",)
 
 
 def pad_relevant(relevant: Sequence[Sequence[int]], gains: Sequence[Sequence[float]] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -33,9 +36,10 @@ def pad_relevant(relevant: Sequence[Sequence[int]], gains: Sequence[Sequence[flo
     return index, grade
 
 
-def relevant_ranks(scores: torch.Tensor, relevant: np.ndarray, rows_per_chunk: int = 1024) -> np.ndarray:
+def relevant_ranks(scores: torch.Tensor, relevant: np.ndarray, cells_per_chunk: int = 1 << 22) -> np.ndarray:
     """Pessimistic 1-based rank of each relevant candidate: the number of candidates scoring
-    at least as high. ``relevant`` is a padded index array (-1 = padding -> rank inf)."""
+    at least as high. ``relevant`` is a padded index array (-1 = padding -> rank inf).
+    Memory stays bounded by ``cells_per_chunk`` score cells per pass, whatever the pool."""
     index = torch.as_tensor(relevant)
     valid = index >= 0
     own = scores.gather(1, index.clamp(min=0))
@@ -43,8 +47,9 @@ def relevant_ranks(scores: torch.Tensor, relevant: np.ndarray, rows_per_chunk: i
         ranks = (scores >= own).sum(1, keepdim=True).double()
     else:
         ranks = torch.empty(index.shape, dtype=torch.float64)
-        for start in range(0, scores.shape[0], rows_per_chunk):
-            rows = slice(start, start + rows_per_chunk)
+        step = max(1, cells_per_chunk // max(1, scores.shape[1]))
+        for start in range(0, scores.shape[0], step):
+            rows = slice(start, start + step)
             ranks[rows] = _ranks_above_floor(scores[rows], own[rows], valid[rows])
     ranks[~valid] = float("inf")
     return ranks.numpy()
@@ -54,15 +59,20 @@ def _ranks_above_floor(scores: torch.Tensor, own: torch.Tensor, valid: torch.Ten
     """Ranks of several relevant candidates per row in one pass over the pool.
 
     Only candidates scoring at least a row's lowest relevant score can outrank any of its
-    relevant candidates, and with a useful model they are few: count against those alone.
+    relevant candidates; each of those is placed among its row's sorted relevant scores by
+    one binary search (rows laid end to end, far apart, so one sorted array serves them all:
+    memory grows with the candidates, not candidates x relevant).
     """
     thresholds, order = torch.where(valid, own, torch.inf).sort(dim=1)  # ascending; padding last
-    floor = thresholds[:, :1]
-    rows, cols = (scores >= floor).nonzero(as_tuple=True)
-    values = scores[rows, cols]
-    # how many of its row's thresholds each surviving candidate reaches (0..width)
-    reached = (values[:, None] >= thresholds[rows]).sum(1)
+    rows, cols = (scores >= thresholds[:, :1]).nonzero(as_tuple=True)
+    values = scores[rows, cols].double()  # finite: each is at least a relevant score
     width = thresholds.shape[1]
+    reach = float(values.abs().max()) + 1.0 if len(values) else 1.0
+    offset = 4.0 * reach * torch.arange(scores.shape[0], dtype=torch.float64)[:, None]
+    # every row's scores lie within +-reach of its offset; its padding at +2 reach, below the next row
+    laid = torch.where(torch.isfinite(thresholds), thresholds.double(), 2.0 * reach) + offset
+    placed = torch.searchsorted(laid.flatten(), values + offset[rows, 0], right=True)
+    reached = placed - rows * width  # how many of its row's thresholds each candidate reaches
     histogram = torch.zeros(scores.shape[0] * (width + 1), dtype=torch.int64)
     histogram.index_add_(0, rows * (width + 1) + reached, torch.ones_like(reached))
     # candidates at or above threshold j = those that reached more than j thresholds
@@ -109,6 +119,11 @@ def recall_at(ranks: np.ndarray, gains: np.ndarray, k: int) -> np.ndarray:
     return ((ranks <= k) & (gains > 0)).sum(1) / np.maximum(_n_relevant(gains), 1)
 
 
+def precision_at(ranks: np.ndarray, gains: np.ndarray, k: int) -> np.ndarray:
+    """Share of the top k that is relevant (P@1: Tatoeba-style bitext accuracy)."""
+    return ((ranks <= k) & (gains > 0)).sum(1) / k
+
+
 def ndcg_at(ranks: np.ndarray, gains: np.ndarray, k: int) -> np.ndarray:
     """nDCG@k with linear gains (trec_eval's ``ndcg_cut``)."""
     in_top = (ranks <= k) & (gains > 0)
@@ -135,6 +150,7 @@ def rank_distance(ranks: np.ndarray, gains: np.ndarray) -> np.ndarray:
 
 _AT_K: dict[str, Callable[[np.ndarray, np.ndarray, int], np.ndarray]] = {
     "recall": recall_at,
+    "precision": precision_at,
     "ndcg": ndcg_at,
     "mrr": mrr_at,
 }
@@ -146,7 +162,7 @@ _PLAIN: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 
 def compute(names: Sequence[str], ranks: np.ndarray, gains: np.ndarray) -> dict[str, np.ndarray]:
     """Per-query values of each named metric (``map``, ``rank_distance``, ``recall@k``,
-    ``ndcg@k``, ``mrr@k``)."""
+    ``precision@k``, ``ndcg@k``, ``mrr@k``)."""
     out: dict[str, np.ndarray] = {}
     ordinal = ordinal_ranks(ranks, gains) if any("@" in n for n in names) else ranks
     for name in names:

@@ -41,6 +41,7 @@ class Evaluation:
 
     dataset: str
     groups: tuple[GroupScores, ...]
+    notes: dict = field(default_factory=dict, compare=False)  # what the data left out, and why
 
     def figures(self) -> pd.DataFrame:
         """One row per (group, metric): the group's mean (None where no query has a value)."""
@@ -80,6 +81,7 @@ class Evaluation:
         """JSON-ready figures: macro summary and every group's means (no per-query values)."""
         return {
             "dataset": self.dataset,
+            "notes": self.notes,
             "summary": self.summary(),
             "groups": [
                 {"setting": g.setting, "query_lang": g.query_lang, "candidate_lang": g.candidate_lang,
@@ -118,4 +120,4 @@ def load_evaluation(folder: str | Path) -> Evaluation:
         ids = tuple(part.loc[part["metric"] == metrics[0], "query_id"])
         per_query = {m: part.loc[part["metric"] == m, "value"].to_numpy(dtype=np.float64) for m in metrics}
         groups.append(GroupScores(g["setting"], g["query_lang"], g["candidate_lang"], ids, per_query))
-    return Evaluation(summary["dataset"], tuple(groups))
+    return Evaluation(summary["dataset"], tuple(groups), summary.get("notes", {}))

@@ -1,4 +1,4 @@
-"""The evaluation settings: LAReQA's monolingual, cross-lingual and multilingual, and BEIR.
+"""Scoring a group of queries against a pool, and the LAReQA and BEIR settings.
 
 Questions and candidates are encoded once; every setting is a choice of query rows, a
 candidate pool and each query's relevant candidates within that pool:
@@ -38,17 +38,25 @@ def score_groups(
     relevant: Sequence[Sequence[int]],
     names: Sequence[str],
     gains: Sequence[Sequence[float]] | None = None,
+    exclude: np.ndarray | None = None,
     rows_per_chunk: int = 256,
 ) -> dict[str, np.ndarray]:
     """Per-query metrics of ``queries`` ranked against all ``candidates`` by cosine
-    (both L2-normalised); ``relevant`` indexes each query's relevant candidates."""
+    (both L2-normalised); ``relevant`` indexes each query's relevant candidates. ``exclude``
+    names one candidate per query (-1: none) left out of its ranking: the query itself, where
+    queries and candidates are the same sentences."""
     index, grade = metrics.pad_relevant(relevant, gains)
     cand = torch.from_numpy(np.ascontiguousarray(candidates, dtype=np.float32))
     query = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
     ranks = np.empty(index.shape, dtype=np.float64)
     for start in range(0, len(query), rows_per_chunk):
         rows = slice(start, start + rows_per_chunk)
-        ranks[rows] = metrics.relevant_ranks(query[rows] @ cand.T, index[rows], rows_per_chunk)
+        scores = query[rows] @ cand.T
+        if exclude is not None:
+            own = torch.as_tensor(exclude[rows])
+            hit = (own >= 0).nonzero(as_tuple=True)[0]
+            scores[hit, own[hit]] = -torch.inf
+        ranks[rows] = metrics.relevant_ranks(scores, index[rows])
     return metrics.compute(names, ranks, grade)
 
 
@@ -62,6 +70,7 @@ class Group:
     rows: np.ndarray
     pool: np.ndarray
     relevant: list[list[int]]
+    exclude: np.ndarray | None = None  # per query, a pool position left out of its ranking (itself)
 
 
 def lareqa_groups(data: RetrievalSet, settings: Sequence[str] = SETTINGS) -> list[Group]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hybridcore.model.pretraining import pretraining_languages
 from hybridcore.run.provenance import code_version
 from hybridcore.run.spec import RunSpec
 
@@ -29,5 +30,10 @@ def run_fields(spec: RunSpec, strategy: str, experiment: str, seen_languages: li
     return {"experiment": experiment, "strategy": strategy, "model": spec.model, "train_set": spec.train_set,
             "alpha": spec.train.alpha if strategy == "hybrid" else None,
             "eval_sets": ",".join(eval_sets if eval_sets is not None else spec.eval_sets),
-            "seen_languages": ",".join(seen_languages), "config": spec.to_dict(), "seed": spec.train.seed,
+            "seen_languages": ",".join(seen_languages), "pretraining_languages": _joined(pretraining_languages(spec.model)),
+            "config": spec.to_dict(), "seed": spec.train.seed,
             "code_version": code_version(), "leakage": leakage}
+
+
+def _joined(languages: tuple[str, ...] | None) -> str | None:
+    return None if languages is None else ",".join(languages)

@@ -19,14 +19,15 @@ from pathlib import Path
 from hybridcore.data.dataset import LoadOptions
 from hybridcore.data.leakage import check_zero_shot
 from hybridcore.data.pairs import TrainingExample, load_jsonl, load_training_examples, write_jsonl
-from hybridcore.data.registry import dataset_identity, format_of, load_dataset
+from hybridcore.data.registry import dataset_identity, format_of, load_dataset, parse_reference
 from hybridcore.eval.results import read_summary, save_evaluation
 from hybridcore.files import content_hash, file_hash
 from hybridcore.model.cache import EmbeddingCache
 from hybridcore.model.encoder import Encoder
 from hybridcore.model.resolve import resolve_model
 from hybridcore.model.st_export import recorded_settings
-from hybridcore.run.paths import embeddings_dir, home_dir, resolve_dataset_dir
+from hybridcore.model.pretraining import pretraining_languages
+from hybridcore.run.paths import embeddings_dir, home_dir
 from hybridcore.run.provenance import code_version, environment
 from hybridcore.run.spec import EncoderSettings, RunSpec
 from hybridcore.train.trainer import train
@@ -141,7 +142,10 @@ def evaluate_model(model: str, dataset: str, settings: EncoderSettings | None = 
     if trec_dir is not None:
         data.write_trec(queries, candidates, Path(trec_dir), f"{Path(model).name}-{data.name}")
     seconds = time.perf_counter() - started
-    record = {"model": model, "model_path": encoder.path, "format": format_of(resolve_dataset_dir(dataset)).name,
+    trained = training_record(encoder.path) or {}
+    record = {"model": model, "model_path": encoder.path, "format": format_of(parse_reference(dataset)[0]).name,
+              "reference": str(dataset), "fine_tuning_languages": trained.get("train_languages", []),
+              "pretraining_languages": pretraining_languages(model),
               "candidate_context": candidate_context, "encoder": settings.as_dict(), "dtype": str(encoder.dtype),
               "device": str(encoder.device), "code_version": code_version(), "environment": environment(),
               "created": datetime.now(UTC).isoformat(), "seconds": seconds, "timings_s": timings,

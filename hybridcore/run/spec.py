@@ -77,7 +77,8 @@ class RunSpec:
 
     model: str = "e5-small"
     train_set: str = "mlqa-r"
-    eval_sets: tuple[str, ...] = ("xquad-r",)
+    # dataset references (``name?languages=...&split=...``, see hybridcore.data.registry)
+    eval_sets: tuple[str, ...] = ("xquad-r", "afriqa", "sib-200")
     strategies: tuple[str, ...] = STRATEGIES
     profile: str = "quick"
     candidate_context: bool = False
@@ -117,9 +118,11 @@ def _check_keys(cls: type, record: dict, what: str) -> None:
         raise ValueError(f"{what}: unknown fields {unknown}")
 
 
-# quick: minutes on 2 CPU cores (candidates without paragraph); full: the real experiment.
+# quick: minutes on 2 CPU cores (candidates without paragraph, SIB-200's fixed 15-language
+# subset of its test split); full: the real experiment, all 205 languages.
+QUICK_EVAL_SETS = ("xquad-r", "afriqa", "sib-200?languages=quick&split=test")
 PROFILES: dict[str, RunSpec] = {
-    "quick": RunSpec(profile="quick", candidate_context=False,
+    "quick": RunSpec(profile="quick", candidate_context=False, eval_sets=QUICK_EVAL_SETS,
                      train=TrainConfig(steps=40, batch_size=16, validate_every=20, checkpoint_every=20)),
     "full": RunSpec(profile="full", candidate_context=True,
                     train=TrainConfig(steps=1000, batch_size=32, validate_every=100, checkpoint_every=100)),

@@ -1,0 +1,193 @@
+"""AfriQA's gold passages as a cross-lingual retrieval benchmark for African languages.
+
+Files: ``<lang>/gold_span_passages.afriqa.<lang>.<pivot>.<split>.json``, JSON Lines despite
+the name. Each line is a question asked in ``<lang>`` (``question_lang``), its human
+translation into the pivot language (``question_translated``: English, French for Fon) and
+its gold Wikipedia passage in the pivot language (``context``).
+
+The pool is every distinct passage of the whole dataset (all languages and splits); a
+question's relevant candidate is its gold passage. Each question is asked twice, on the same
+pool: as asked (X -> pivot) and as translated (pivot -> pivot), so the gap between the two is
+what the question's language costs. A question without a gold passage (``context`` null or
+empty) or without its text (one NaN in twi's dev split), warts of the real data, cannot be
+evaluated: it is left out and counted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hybridcore.data.dataset import DatasetFormat, GuardTexts, LoadOptions
+from hybridcore.data.jsonl import read_jsonl
+from hybridcore.data.languages import language_tag, select_languages
+from hybridcore.errors import DataError
+
+if TYPE_CHECKING:
+    from hybridcore.eval.results import Evaluation
+    from hybridcore.model.encoder import Encoder
+
+FILE_PATTERN = re.compile(r"gold_span_passages\.afriqa\.(?P<lang>[a-z]+)\.(?P<pivot>[a-z]+)\.(?P<split>[a-z]+)\.json")
+REQUIRED = ("id", "question_lang", "question_translated", "context")
+DEFAULT_SPLIT = "test"
+
+
+@dataclass(frozen=True)
+class AfriqaQuestion:
+    """A question as asked in ``lang``, its translation into ``pivot``, and the pool index of
+    its gold passage."""
+
+    id: str
+    lang: str
+    pivot: str
+    text: str
+    translation: str
+    passage: int
+
+
+@dataclass(frozen=True)
+class AfriqaSet:
+    """The chosen questions of one split against the pool of all passages."""
+
+    name: str
+    split: str
+    questions: tuple[AfriqaQuestion, ...]
+    passages: tuple[str, ...]
+    left_out: dict[str, int] = field(default_factory=dict, compare=False)  # per language: no passage or no text
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(sorted({q.lang for q in self.questions} | {q.pivot for q in self.questions}))
+
+    @property
+    def question_languages(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(q.lang for q in self.questions))
+
+    def notes(self) -> dict:
+        """What was left out of the evaluation, and why."""
+        return {"split": self.split, "pool_passages": len(self.passages),
+                "questions_left_out": dict(self.left_out)}
+
+    # --- RetrievalData (evaluation code imported when used: loading needs no torch) -----
+
+    def encode(self, encoder: Encoder, candidate_context: bool = True, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Query rows: every question as asked, then every translation; candidate rows: the pool."""
+        texts = [q.text for q in self.questions] + [q.translation for q in self.questions]
+        return encoder.encode_queries(texts, progress=progress), encoder.encode_passages(list(self.passages), progress=progress)
+
+    def evaluate(self, queries: np.ndarray, candidates: np.ndarray) -> Evaluation:
+        from hybridcore.eval.afriqa import evaluate_afriqa
+
+        return evaluate_afriqa(self, queries, candidates)
+
+    def write_trec(self, queries: np.ndarray, candidates: np.ndarray, folder: Path, run_name: str) -> list[Path]:
+        from hybridcore.eval.afriqa import afriqa_groups
+        from hybridcore.eval.trec import write_groups_trec
+
+        return write_groups_trec(afriqa_groups(self), queries, candidates, [f"p{i}" for i in range(len(self.passages))],
+                                 folder, run_name, [q.id for q in self.questions] * 2)
+
+    def guard_texts(self) -> GuardTexts:
+        return GuardTexts(tuple(q.text for q in self.questions) + tuple(q.translation for q in self.questions), self.passages)
+
+
+@dataclass(frozen=True)
+class _Row:
+    lang: str
+    pivot: str
+    split: str
+    id: str
+    text: str | None
+    translation: str | None
+    passage: str | None
+
+    @property
+    def complete(self) -> bool:
+        return self.text is not None and self.translation is not None and self.passage is not None
+
+
+def _read_file(path: Path, lang: str, pivot: str, split: str) -> list[_Row]:
+    rows: list[_Row] = []
+    seen: set[str] = set()
+    for record, row in read_jsonl(path):
+        if not isinstance(row, dict):
+            raise DataError(path, record, "expected a JSON object")
+        missing = [k for k in REQUIRED if k not in row]
+        if missing:
+            raise DataError(path, record, f"missing field(s) {missing}")
+        qid = str(row["id"])
+        if qid in seen:
+            raise DataError(path, f"{record} (id {qid})", "duplicate question id in this file")
+        seen.add(qid)
+        texts = [_text_or_none(path, f"{record} (id {qid})", row, key) for key in ("question_lang", "question_translated", "context")]
+        rows.append(_Row(lang, pivot, split, qid, *texts))
+    if not rows:
+        raise DataError(path, "file", "no questions")
+    return rows
+
+
+def _text_or_none(path: Path, record: str, row: dict, key: str) -> str | None:
+    """A text field; null, NaN or blank (warts of the real data: 153 null passages, one NaN
+    question) is None, anything else that is not a string is an error."""
+    value = row[key]
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if not isinstance(value, str):
+        raise DataError(path, record, f"'{key}' must be a string or null, got {type(value).__name__}")
+    return value if value.strip() else None
+
+
+def _files(folder: Path) -> dict[str, list[tuple[Path, str, str]]]:
+    """Language tag -> [(file, pivot tag, split)], checking names against their folder."""
+    files: dict[str, list[tuple[Path, str, str]]] = {}
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        lang = language_tag(sub.name, sub, "language folder")
+        found = []
+        for path in sorted(sub.glob("*.json")):
+            match = FILE_PATTERN.fullmatch(path.name)
+            if match is None:
+                raise DataError(path, "file name", "expected gold_span_passages.afriqa.<lang>.<pivot>.<split>.json")
+            if match["lang"] != sub.name:
+                raise DataError(path, "file name", f"language {match['lang']!r} but the folder is {sub.name!r}")
+            found.append((path, language_tag(match["pivot"], path, "pivot language in file name"), match["split"]))
+        if not found:
+            raise DataError(sub, "folder", "no gold_span_passages files")
+        files[lang] = found
+    if not files:
+        raise DataError(folder, "folder", "no language folders")
+    return files
+
+
+def load_afriqa(folder: str | Path, options: LoadOptions | None = None) -> AfriqaSet:
+    """Read every file (the pool spans them all), then keep the chosen languages' questions
+    of one split (default ``test``)."""
+    folder = Path(folder)
+    options = options or LoadOptions()
+    split = options.split or DEFAULT_SPLIT
+    files = _files(folder)
+    chosen = select_languages(folder, files, options.languages) if options.languages else list(files)
+    rows = [row for lang in files for path, pivot, file_split in files[lang] for row in _read_file(path, lang, pivot, file_split)]
+    passages = tuple(dict.fromkeys(r.passage for r in rows if r.passage is not None))
+    index = {text: i for i, text in enumerate(passages)}
+    wanted = [r for r in rows if r.split == split and r.lang in chosen]
+    absent = [lang for lang in chosen if not any(r.lang == lang for r in wanted)]
+    if options.languages and absent:
+        raise DataError(folder, "requested languages", f"no {split!r} split for {absent}")
+    questions = tuple(AfriqaQuestion(f"{r.split}:{r.id}", r.lang, r.pivot, r.text, r.translation, index[r.passage])
+                      for r in wanted if r.complete)
+    if not questions:
+        raise DataError(folder, f"split {split!r}", "no question with its text, translation and gold passage")
+    left_out = Counter(r.lang for r in wanted if not r.complete)
+    return AfriqaSet(folder.name, split, questions, passages, {lang: left_out.get(lang, 0) for lang in chosen if lang not in absent})
+
+
+def _is_afriqa(folder: Path) -> bool:
+    return any(FILE_PATTERN.fullmatch(p.name) for p in folder.glob("*/*.json"))
+
+
+FORMAT = DatasetFormat("afriqa", _is_afriqa, load_afriqa)

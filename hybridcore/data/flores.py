@@ -1,0 +1,188 @@
+"""FLORES-200 sentences as published in SIB-200: 1,004 sentences in each of 205 languages.
+
+Files: ``<iso639-3>_<Script>/{train,dev,test}.tsv``, tab-separated with a header row
+``index_id  category  text``. The same ``index_id`` is the same sentence in every language,
+so each sentence is its own relevant candidate in every other language: bitext retrieval
+against English, and a pooled multilingual setting over any chosen set of languages.
+
+A subset of languages is a list of codes (any spelling) or a name: ``quick`` (English, three
+of MLQA-R's languages, four of XLM-R's other pretraining languages and the seven AfriQA
+languages XLM-R never saw) or ``all``. English is always loaded: it is the bitext pivot.
+Splits: all three by default (1,004 sentences), or one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hybridcore.data.dataset import DatasetFormat, GuardTexts, LoadOptions
+from hybridcore.data.languages import language_tag, select_languages
+from hybridcore.errors import DataError
+
+if TYPE_CHECKING:
+    from hybridcore.eval.results import Evaluation
+    from hybridcore.model.encoder import Encoder
+
+FOLDER_PATTERN = re.compile(r"[a-z]{3}_[A-Z][a-z]{3}")
+SPLITS = ("train", "dev", "test")
+HEADER = ["index_id", "category", "text"]
+PIVOT = "en"
+SUBSETS: dict[str, tuple[str, ...] | None] = {
+    "quick": ("eng_Latn", "arb_Arab", "deu_Latn", "zho_Hans", "swh_Latn", "hau_Latn", "rus_Cyrl", "tha_Thai",
+              "yor_Latn", "ibo_Latn", "zul_Latn", "kin_Latn", "twi_Latn", "bem_Latn", "fon_Latn"),
+    "all": None,
+}
+
+
+@dataclass(frozen=True)
+class FloresSet:
+    """Aligned sentences: ``texts[l][i]`` is sentence ``index_ids[i]`` in ``languages[l]``."""
+
+    name: str
+    split: str
+    languages: tuple[str, ...]
+    folders: tuple[str, ...]
+    index_ids: tuple[str, ...]
+    texts: tuple[tuple[str, ...], ...]
+
+    def rows_of(self, lang: str) -> np.ndarray:
+        """Embedding rows of one language's sentences."""
+        start = self.languages.index(lang) * len(self.index_ids)
+        return np.arange(start, start + len(self.index_ids))
+
+    def notes(self) -> dict:
+        return {"split": self.split, "sentences_per_language": len(self.index_ids),
+                "folders": dict(zip(self.languages, self.folders))}
+
+    # --- RetrievalData (evaluation code imported when used: loading needs no torch) -----
+
+    def encode(self, encoder: Encoder, candidate_context: bool = True, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Every sentence once, with the query prefix (a symmetric task: E5's advice); the same
+        rows serve as queries and candidates."""
+        embeddings = encoder.encode_queries([t for lang in self.texts for t in lang], progress=progress)
+        return embeddings, embeddings
+
+    def evaluate(self, queries: np.ndarray, candidates: np.ndarray) -> Evaluation:
+        from hybridcore.eval.flores import evaluate_flores
+
+        return evaluate_flores(self, queries, candidates)
+
+    def write_trec(self, queries: np.ndarray, candidates: np.ndarray, folder: Path, run_name: str) -> list[Path]:
+        from hybridcore.eval.flores import flores_groups
+        from hybridcore.eval.trec import write_groups_trec
+
+        ids = [f"{lang}:{i}" for lang in self.languages for i in self.index_ids]
+        return write_groups_trec(flores_groups(self), queries, candidates, ids, folder, run_name, ids)
+
+    def guard_texts(self) -> GuardTexts:
+        texts = tuple(t for lang in self.texts for t in lang)
+        return GuardTexts(texts, texts)
+
+
+def _read_tsv(path: Path) -> list[tuple[str, str]]:
+    """(index_id, text) rows of one file."""
+    if not path.is_file():
+        raise DataError(path, "file", "file not found")
+    rows: list[tuple[str, str]] = []
+    with path.open(encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        if header != HEADER:
+            raise DataError(path, "line 1", f"expected the header {HEADER}, got {header}")
+        for line_no, line in enumerate(handle, 2):
+            if not line.strip():
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 3:
+                raise DataError(path, f"line {line_no}", f"expected 3 tab-separated fields, got {len(fields)}")
+            index_id, _, text = fields
+            if not index_id.strip().isdigit():
+                raise DataError(path, f"line {line_no}", f"index_id {index_id!r} is not a number")
+            if not text.strip():
+                raise DataError(path, f"line {line_no} (index_id {index_id})", "empty text")
+            rows.append((index_id.strip(), text))
+    if not rows:
+        raise DataError(path, "file", "header only: no sentences")
+    return rows
+
+
+def _language_folders(folder: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if not FOLDER_PATTERN.fullmatch(sub.name):
+            raise DataError(sub, "language folder", "expected <iso639-3>_<Script>, e.g. swh_Latn")
+        tag = language_tag(sub.name, sub, "language folder")
+        if tag in found:
+            raise DataError(sub, "language folder", f"the same language ({tag}) as {found[tag].name}")
+        found[tag] = sub
+    if not found:
+        raise DataError(folder, "folder", "no <lang>_<Script> folders")
+    return found
+
+
+def _requested(folder: Path, available: dict[str, Path], languages: tuple[str, ...] | None) -> list[str]:
+    codes: list[str] = []
+    for item in languages or ("all",):
+        if item in SUBSETS:
+            codes += list(SUBSETS[item] or [f.name for f in available.values()])
+        else:
+            codes.append(item)
+    chosen = select_languages(folder, available, codes)
+    if PIVOT not in chosen:
+        if PIVOT not in available:
+            raise DataError(folder, "languages", "no English (eng_Latn) folder: bitext retrieval needs it")
+        chosen.insert(0, PIVOT)
+    return chosen
+
+
+def load_flores(folder: str | Path, options: LoadOptions | None = None) -> FloresSet:
+    """Read the chosen languages (default all) and split (default all three), checking that
+    every language lists the same sentence ids in the same order."""
+    folder = Path(folder)
+    options = options or LoadOptions()
+    if options.split is not None and options.split not in SPLITS:
+        raise DataError(folder, "split", f"unknown split {options.split!r}; use one of {list(SPLITS)} (default: all)")
+    splits = (options.split,) if options.split else SPLITS
+    available = _language_folders(folder)
+    languages = _requested(folder, available, options.languages)
+    reference: dict[str, tuple[str, list[str]]] = {}  # split -> (language folder, ids)
+    texts: list[tuple[str, ...]] = []
+    for lang in languages:
+        ids: list[str] = []
+        lang_texts: list[str] = []
+        for split in splits:
+            path = available[lang] / f"{split}.tsv"
+            rows = _read_tsv(path)
+            split_ids = [i for i, _ in rows]
+            if split not in reference:
+                reference[split] = (available[lang].name, split_ids)
+            _check_aligned(path, split_ids, *reference[split])
+            ids += split_ids
+            lang_texts += [t for _, t in rows]
+        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
+        if duplicates:
+            raise DataError(available[lang], "index_id", f"duplicate index_id(s) {duplicates[:5]}")
+        texts.append(tuple(lang_texts))
+    first_ids = [i for split in splits for i in reference[split][1]]
+    return FloresSet(folder.name, options.split or "all", tuple(languages), tuple(available[lang].name for lang in languages),
+                     tuple(first_ids), tuple(texts))
+
+
+def _check_aligned(path: Path, ids: list[str], reference_folder: str, reference_ids: list[str]) -> None:
+    for line, (mine, theirs) in enumerate(zip(ids, reference_ids), 2):
+        if mine != theirs:
+            raise DataError(path, f"line {line}", f"index_id {mine} where {reference_folder} has {theirs}: languages disagree")
+    if len(ids) != len(reference_ids):
+        raise DataError(path, "file", f"{len(ids)} sentences where {reference_folder} has {len(reference_ids)}")
+
+
+def _is_flores(folder: Path) -> bool:
+    return any(FOLDER_PATTERN.fullmatch(p.parent.name) for p in folder.glob("*/*.tsv"))
+
+
+FORMAT = DatasetFormat("sib-200", _is_flores, load_flores)
