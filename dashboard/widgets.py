@@ -116,8 +116,15 @@ def run_languages(runs: pd.DataFrame, chosen: list[str]) -> tuple[set[str], list
     return recorded_languages(mine["seen_languages"]), split_languages(recorded.iloc[0]) if len(recorded) else None
 
 
-def pick_dataset(figures: pd.DataFrame, key: str) -> str:
-    return st.sidebar.selectbox("Evaluation set", sorted(figures["dataset"].unique()), key=key)
+def pick_dataset(figures: pd.DataFrame, key: str, settings: tuple[str, ...] | None = None) -> str:
+    """An evaluation set of ``figures`` (only those with one of ``settings``, if given), in
+    the order the runs were evaluated on them."""
+    part = figures if settings is None else figures[figures["setting"].isin(settings)]
+    datasets = list(dict.fromkeys(part["dataset"]))
+    if not datasets:
+        st.info(f"The chosen runs have no figures of the settings this view shows ({', '.join(settings or ())}).")
+        st.stop()
+    return st.sidebar.selectbox("Evaluation set", datasets, key=key)
 
 
 def show_tests(table: pd.DataFrame) -> None:

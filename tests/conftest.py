@@ -64,6 +64,44 @@ def real_embeddings(real_encoder, xquad_small) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
+def afriqa_small(shared_data):
+    """Real AfriQA: Hausa (pretraining only) and Yoruba (never seen), 40 test questions each,
+    against a pool of their gold passages and 260 others drawn from the real pool."""
+    from dataclasses import replace
+
+    from hybridcore.data.afriqa import load_afriqa
+    from hybridcore.data.dataset import LoadOptions
+
+    full = load_afriqa(shared_data / "afriqa", LoadOptions(languages=("hau", "yor")))
+    questions = [q for lang in ("ha", "yo") for q in [q for q in full.questions if q.lang == lang][:40]]
+    gold = sorted({q.passage for q in questions})
+    rest = sorted(set(range(len(full.passages))) - set(gold))
+    keep = gold + sorted(np.random.default_rng(0).choice(rest, 260, replace=False).tolist())
+    position = {old: new for new, old in enumerate(keep)}
+    return replace(full, questions=tuple(replace(q, passage=position[q.passage]) for q in questions),
+                   passages=tuple(full.passages[i] for i in keep))
+
+
+@pytest.fixture(scope="session")
+def afriqa_embeddings(real_encoder, afriqa_small) -> tuple[np.ndarray, np.ndarray]:
+    return afriqa_small.encode(real_encoder)
+
+
+@pytest.fixture(scope="session")
+def flores_small(shared_data):
+    """Real SIB-200 dev split (99 sentences) in English, Yoruba, Swahili and German."""
+    from hybridcore.data.dataset import LoadOptions
+    from hybridcore.data.flores import load_flores
+
+    return load_flores(shared_data / "sib-200", LoadOptions(languages=("yor_Latn", "swh_Latn", "deu_Latn"), split="dev"))
+
+
+@pytest.fixture(scope="session")
+def flores_embeddings(real_encoder, flores_small) -> tuple[np.ndarray, np.ndarray]:
+    return flores_small.encode(real_encoder)
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, e5_path) -> Path:
     """A 2-layer, 32-wide random BERT with the real XLM-R tokenizer, saved as safetensors."""
     import torch
@@ -81,7 +119,8 @@ def tiny_model(tmp_path_factory, e5_path) -> Path:
 
 # Fixtures that bring the real model or the real data: a test that uses any of them, directly
 # or through another fixture, is marked `real` (the tiny model carries the real tokenizer).
-REAL_FIXTURES = {"shared_data", "xquad", "xquad_small", "e5_path", "real_encoder", "real_embeddings", "tiny_model"}
+REAL_FIXTURES = {"shared_data", "xquad", "xquad_small", "e5_path", "real_encoder", "real_embeddings", "tiny_model",
+                 "afriqa_small", "afriqa_embeddings", "flores_small", "flores_embeddings"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -100,3 +100,14 @@ def test_unknown_or_missing_language(tmp_path):
         load_beir(folder, "english")
     with pytest.raises(DataError, match="no language given"):
         load_beir(folder)
+
+
+def test_qrels_with_only_a_header_is_an_error(tmp_path):
+    folder = tmp_path / "beir"
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text('{"_id": "d1", "text": "a passage"}\n')
+    (folder / "queries.jsonl").write_text('{"_id": "q1", "text": "a question"}\n')
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n")
+    (folder / "hybrid-eval.json").write_text('{"language": "en"}')
+    with pytest.raises(DataError, match=r"qrels/test.tsv: qrels: no relevance judgement"):
+        load_beir(folder)

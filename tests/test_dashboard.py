@@ -20,18 +20,21 @@ from streamlit.testing.v1 import AppTest
 from db import queries, store
 from db.models import Run
 from db.session import make_engine
+from hybridcore.analysis.coverage import FINE_TUNING, NEVER, PRETRAINING
 from hybridcore.eval.settings import evaluate_lareqa
+from hybridcore.model.pretraining import XLM_R
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 STRATEGIES = ("reference", "mono", "cross", "hybrid")
-SEEN = "ar,de,en,es,hi,vi,zh"  # MLQA-R's languages: en and de seen, th unseen in xquad_small
+SEEN = "ar,de,en,es,hi,vi,zh"  # MLQA-R's languages: en and de seen in fine-tuning, th in XLM-R's pretraining only
+PRETRAINED = ",".join(XLM_R)
 
 
 def _normalised(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _seed(url: str, q: np.ndarray, c: np.ndarray, data, experiments: list[tuple[str, datetime]]) -> None:
+def _seed(url: str, q: np.ndarray, c: np.ndarray, data, experiments: list[tuple[str, datetime]], underrepresented=()) -> None:
     """Four runs per experiment: the reference is the real e5-small, the strategies are its
     embeddings moved by seeded noise (so every figure is real-shaped)."""
     engine = make_engine(url)
@@ -44,21 +47,23 @@ def _seed(url: str, q: np.ndarray, c: np.ndarray, data, experiments: list[tuple[
                                          _normalised(c + scale * rng.normal(size=c.shape)))
             run_id = store.start_run(engine, f"{experiment}/{strategy}", experiment=experiment, strategy=strategy,
                                      alpha=0.5 if strategy == "hybrid" else None, model="e5-small", train_set="mlqa-r",
-                                     eval_sets="xquad-r", seen_languages=SEEN, config={"profile": "quick"}, seed=42,
-                                     code_version="test")
-            store.store_results(engine, run_id, [evaluation], [("evaluation", "/nowhere")], {"evaluate:xquad-r": 1.0})
+                                     eval_sets="xquad-r", seen_languages=SEEN, pretraining_languages=PRETRAINED,
+                                     config={"profile": "quick"}, seed=42, code_version="test")
+            extra = [data.evaluate(*(_normalised(x + scale * rng.normal(size=x.shape)) for x in embeddings))
+                     for data, embeddings in underrepresented]
+            store.store_results(engine, run_id, [evaluation, *extra], [("evaluation", "/nowhere")], {"evaluate:xquad-r": 1.0})
             with engine.begin() as conn:
                 started = start + timedelta(minutes=k)
                 conn.execute(update(Run).where(Run.id == run_id).values(started_at=started, ended_at=started + timedelta(minutes=2)))
 
 
 @pytest.fixture(scope="module")
-def seeded_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
-    """Two nightly experiments of four runs each, and one failed run."""
+def seeded_store(tmp_path_factory, real_embeddings, xquad_small, afriqa_small, afriqa_embeddings, flores_small, flores_embeddings) -> str:
+    """Two nightly experiments of four runs each (XQuAD-R, AfriQA, SIB-200), and one failed run."""
     url = f"duckdb:///{tmp_path_factory.mktemp('dashboard') / 'store.duckdb'}"
     nights = [(f"nightly-quick-e5-small-mlqa-r-{day}T013000Z", datetime(2026, 11, 23 + i, 1, 30, tzinfo=UTC))
               for i, day in enumerate(("20261123", "20261124"))]
-    _seed(url, *real_embeddings, xquad_small, nights)
+    _seed(url, *real_embeddings, xquad_small, nights, [(afriqa_small, afriqa_embeddings), (flores_small, flores_embeddings)])
     engine = make_engine(url)
     # one failed run: listed, never compared
     failed = store.start_run(engine, "adhoc/broken", experiment="adhoc", strategy="hybrid", model="e5-small",
@@ -68,17 +73,20 @@ def seeded_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
 
 
 @pytest.fixture(scope="module")
-def first_run_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
+def first_run_store(tmp_path_factory, real_embeddings, xquad_small, afriqa_small, afriqa_embeddings, flores_small,
+                    flores_embeddings) -> str:
     """What a new user has after one `make run`: one local experiment of four runs, no nightly."""
     url = f"duckdb:///{tmp_path_factory.mktemp('first-run') / 'store.duckdb'}"
-    _seed(url, *real_embeddings, xquad_small, [("local-quick-e5-small-mlqa-r-20261125T140000Z", datetime.now(UTC))])
+    _seed(url, *real_embeddings, xquad_small, [("local-quick-e5-small-mlqa-r-20261125T140000Z", datetime.now(UTC))],
+          [(afriqa_small, afriqa_embeddings), (flores_small, flores_embeddings)])
     return url
 
 
 # Each view and a text that only it shows once it has drawn its figures.
 VIEWS = {"runs": ("/", "Scheduled evaluations over time"), "compare": ("/compare", "Download comparison.csv"),
          "pairs": ("/pairs", "Download pairs-difference.csv"), "bias": ("/bias", "Multilingual mAP per query language"),
-         "seen_unseen": ("/seen-unseen", "minus each other run"), "significance": ("/significance", "Significant rows")}
+         "coverage": ("/coverage", "minus each other run"), "underrepresented": ("/underrepresented", "Download sib-200-languages.csv"),
+         "significance": ("/significance", "Significant rows")}
 
 
 def _app(url: str, monkeypatch) -> AppTest:
@@ -102,9 +110,10 @@ def test_runs_view_lists_and_filters_runs_and_shows_the_nightly_series(seeded_st
     at = _app(seeded_store, monkeypatch)
     assert not at.exception and at.title[0].value == "Runs"
     table = at.dataframe[0].value
-    assert len(table) == 9 and set(table["status"]) == {"completed", "failed"}
-    assert {"Mo mAP", "Cr mAP", "Mul mAP", "Mul rank dist"} <= set(table.columns)
-    hybrid = table[table["name"] == "nightly-quick-e5-small-mlqa-r-20261124T013000Z/hybrid"].iloc[0]
+    # one row per run and evaluation set (XQuAD-R, AfriQA, SIB-200), the failed run once
+    assert len(table) == 8 * 3 + 1 and set(table["status"]) == {"completed", "failed"}
+    assert {"Mo mAP", "Cr mAP", "Mul mAP", "Mul rank dist", "X→pivot nDCG@10", "bitext P@1"} <= set(table.columns)
+    hybrid = table[(table["name"] == "nightly-quick-e5-small-mlqa-r-20261124T013000Z/hybrid") & (table["dataset"] == "xquad-r")].iloc[0]
     assert 0 < hybrid["Mul mAP"] < 1
     series = at.dataframe[1].value
     assert len(series) == 8 and series["experiment_start"].is_monotonic_increasing
@@ -112,7 +121,7 @@ def test_runs_view_lists_and_filters_runs_and_shows_the_nightly_series(seeded_st
     assert "Download runs.csv" in _downloads(at) and "Download series.csv" in _downloads(at)
 
     at.multiselect(key="runs-strategy").set_value(["hybrid"]).run()
-    assert set(at.dataframe[0].value["strategy"]) == {"hybrid"} and len(at.dataframe[0].value) == 3
+    assert set(at.dataframe[0].value["strategy"]) == {"hybrid"} and len(at.dataframe[0].value) == 2 * 3 + 1
     at.multiselect(key="runs-status").set_value(["failed"]).run()
     assert at.dataframe[0].value["name"].tolist() == ["adhoc/broken"]
     at.multiselect(key="runs-status").set_value([]).run()
@@ -130,7 +139,7 @@ def test_every_view_renders_on_the_store_a_first_make_run_leaves(first_run_store
         drawn = [len(frame.value) for frame in at.dataframe] + [1 for _ in at.get("vega_lite_chart")]
         assert drawn and all(n > 0 for n in drawn), view  # figures, not an empty page
     at = _app(first_run_store, monkeypatch)
-    assert len(at.dataframe[0].value) == 4 and len(at.dataframe) == 1  # no nightly series to show
+    assert len(at.dataframe[0].value) == 4 * 3 and len(at.dataframe) == 1  # no nightly series to show
     assert "No completed runs of experiments starting with 'nightly'" in at.info[0].value
 
 
@@ -168,13 +177,27 @@ def test_bias_view_shows_rank_distance_per_language_and_overall(seeded_store, mo
     assert any(c.startswith("Δ ") for c in table.columns)
 
 
-def test_seen_unseen_view_splits_languages_and_tests_the_differences(seeded_store, monkeypatch):
-    at = _page(_app(seeded_store, monkeypatch), "seen_unseen")
-    assert "Unseen: th" in at.caption[0].value
+def test_coverage_view_groups_languages_and_tests_the_differences(seeded_store, monkeypatch):
+    at = _page(_app(seeded_store, monkeypatch), "coverage")
+    assert "Seen in fine-tuning: ar, de, en" in at.caption[0].value
     table = at.dataframe[0].value
-    assert set(table["languages"]) == {"all", "seen", "unseen"} and len(table) == 12
+    assert set(table["languages"]) == {"all", FINE_TUNING, PRETRAINING} and len(table) == 12
     tests = at.dataframe[2].value
-    assert set(tests["languages"]) == {"seen", "unseen"} and tests["p_adjusted"].between(0, 1).all()
+    assert set(tests["coverage"]) == {FINE_TUNING, PRETRAINING} and tests["p_adjusted"].between(0, 1).all()
+
+
+def test_underrepresented_view_shows_the_afriqa_gap_and_sib200_by_coverage(seeded_store, monkeypatch):
+    at = _page(_app(seeded_store, monkeypatch), "underrepresented")
+    assert not at.exception
+    gap = at.dataframe[0].value
+    assert set(gap["language"]) == {"ha", "yo"} and set(gap["coverage"]) == {PRETRAINING, NEVER}
+    assert np.allclose(gap["gap"], gap["translated"] - gap["native"])
+    tests = at.dataframe[1].value
+    assert set(tests["query_lang"]) == {"ha", "yo"} and set(tests["setting"]) == {"gap"} and tests["p_adjusted"].between(0, 1).all()
+    sib = at.dataframe[2].value
+    assert list(dict.fromkeys(sib["coverage"])) == [FINE_TUNING, PRETRAINING, NEVER]  # best covered first
+    assert set(sib["language"]) == {"en", "de", "sw", "yo"} and sib["bitext P@1"].dropna().between(0, 1).all()
+    assert {"Download afriqa-gap.csv", "Download sib-200-languages.csv"} <= set(_downloads(at))
 
 
 def test_significance_view_tests_per_language_pair_and_overall(seeded_store, monkeypatch):
@@ -193,7 +216,7 @@ def test_significance_view_tests_per_language_pair_and_overall(seeded_store, mon
 
 def test_missing_and_empty_stores_give_a_message(tmp_path, monkeypatch):
     missing = f"duckdb:///{tmp_path / 'nothing.duckdb'}"
-    for view in ("runs", "compare", "pairs", "bias", "seen_unseen", "significance"):
+    for view in ("runs", "compare", "pairs", "bias", "coverage", "underrepresented", "significance"):
         at = _app(missing, monkeypatch)
         if view != "runs":
             at = _page(at, view)

@@ -8,7 +8,7 @@ from prefect.testing.utilities import prefect_test_harness
 from db import queries
 from db.session import make_engine
 from hybridcore.run.spec import RunSpec, profile_spec
-from tests.helpers import XQUAD_FIGURES_PER_RUN
+from tests.helpers import QUICK_FIGURES_PER_RUN
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_flow_stores_reference_and_every_strategy(prefect_server, tiny_model, sh
     assert runs.loc["hybrid", "leakage"][0]["query_overlap"] == 0
     assert RunSpec.from_dict(runs.loc["hybrid", "config"]) == spec  # the spec is stored as it is
     counts = queries.metrics(engine, runs["id"].tolist()).groupby("run_id").size()
-    assert len(counts) == 3 and (counts == XQUAD_FIGURES_PER_RUN).all()
+    assert len(counts) == 3 and (counts == QUICK_FIGURES_PER_RUN).all()
     assert out["experiment"] == "t1"
 
     # the same experiment again: every step is reused, rows replaced, not duplicated
@@ -65,7 +65,7 @@ def test_a_stored_spec_run_again_from_scratch_gives_identical_figures(prefect_se
     hybrid_eval(spec=RunSpec.from_dict(stored), experiment="again", db_url=url)
     assert (tmp_path / "fresh-home" / "models" / "trained").is_dir()
     first, again = figures_by_strategy(engine, "first"), figures_by_strategy(engine, "again")
-    assert len(first) == 2 * XQUAD_FIGURES_PER_RUN and first == again
+    assert len(first) == 2 * QUICK_FIGURES_PER_RUN and first == again
 
 
 def test_a_spec_stored_by_evaluate_runs_again_as_the_reference_alone(prefect_server, tiny_model, shared_data, tmp_path):

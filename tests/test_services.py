@@ -12,7 +12,8 @@ import pytest
 from db import queries
 from db.session import make_engine
 from flows import services
-from tests.helpers import XQUAD_FIGURES_PER_RUN
+from hybridcore.run.spec import QUICK_EVAL_SETS
+from tests.helpers import QUICK_FIGURES_PER_RUN
 
 
 def free_port() -> int:
@@ -39,7 +40,8 @@ def test_deployment_run_on_two_workers_stores_rows(prefect_services, tiny_model,
     listed = services.prefect(port, "deployment", "ls").stdout
     for name in ("hybrid-eval/default", "hybrid-eval/nightly", "train-and-evaluate/worker"):
         assert name in listed
-    spec = {"model": str(tiny_model), "strategies": ["mono", "cross", "hybrid"], "train": {"steps": 2, "batch_size": 4}}
+    spec = {"model": str(tiny_model), "strategies": ["mono", "cross", "hybrid"], "eval_sets": list(QUICK_EVAL_SETS),
+            "train": {"steps": 2, "batch_size": 4}}
     params = ["-p", f"spec={json.dumps(spec)}", "-p", "experiment=e2e"]
     done = subprocess.run([str(services.BIN / "prefect"), "deployment", "run", "hybrid-eval/default", "--watch", *params],
                           env=services.environment(port), capture_output=True, text=True, timeout=900)
@@ -50,7 +52,7 @@ def test_deployment_run_on_two_workers_stores_rows(prefect_services, tiny_model,
     assert sorted(runs["strategy"]) == ["cross", "hybrid", "mono", "reference"]
     assert (runs["status"] == "completed").all()
     per_run = queries.metrics(engine, runs["id"].tolist()).groupby("run_id").size()
-    assert len(per_run) == 4 and (per_run == XQUAD_FIGURES_PER_RUN).all()
+    assert len(per_run) == 4 and (per_run == QUICK_FIGURES_PER_RUN).all()
     stored = runs.set_index("strategy").loc["cross", "config"]
     assert stored["train"]["steps"] == 2 and stored["train"]["batch_size"] == 4 and stored["model"] == str(tiny_model)
 

@@ -17,7 +17,7 @@ def render() -> None:
     chosen = pick_runs(runs, key="bias-runs")
     baseline = pick_one("Baseline (differences are run − baseline)", chosen, default_baseline(chosen, runs), "bias-baseline")
     figures = run_figures(runs, chosen)
-    dataset = pick_dataset(figures, "bias-dataset")
+    dataset = pick_dataset(figures, "bias-dataset", ("multi",))
     if not ((figures["dataset"] == dataset) & (figures["metric"] == "rank_distance")).any():
         st.info(f"{dataset} has no multilingual (Mul) setting, so no rank distance.")
         return

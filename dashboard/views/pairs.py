@@ -17,7 +17,7 @@ def render() -> None:
     runs = completed_runs()
     chosen = pick_runs(runs, key="pairs-runs")
     figures = run_figures(runs, chosen)
-    dataset = pick_dataset(figures, "pairs-dataset")
+    dataset = pick_dataset(figures, "pairs-dataset", ("mono", "cross"))
     figures = figures[figures["dataset"] == dataset]
     pair_metrics = sorted(set(figures.loc[figures["setting"] == "cross", "metric"]))
     if not pair_metrics:

@@ -9,22 +9,23 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.widgets import download, labels, show
-from hybridcore.analysis.figures import HEADLINE, macro, metric_label, strategy_rank
+from hybridcore.analysis.figures import HEADLINES, macro, metric_label, strategy_rank
 
 LEADING = ["id", "name", "strategy", "status"]
 TRAILING = ["experiment", "alpha", "model", "train_set", "eval_sets", "started_at", "duration_s", "seed", "code_version", "error"]
 
 
 def headline(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per run and evaluation set: Mo / Cr / Mul mAP and rank distance."""
+    """One row per run and evaluation set: its headline figures (Mo / Cr / Mul mAP and rank distance,
+    AfriQA X→pivot and pivot→pivot, bitext P@1)."""
     figures = data.figures(tuple(runs["id"].tolist()), labels(runs))
     if figures.empty:
         return pd.DataFrame(columns=["name", "dataset"])
     table = macro(figures)
-    keep = pd.Series(list(zip(table["setting"], table["metric"]))).isin(HEADLINE).to_numpy()
+    keep = pd.Series(list(zip(table["setting"], table["metric"]))).isin(HEADLINES).to_numpy()
     table = table[keep].assign(column=[metric_label(s, m) for s, m in zip(table["setting"][keep], table["metric"][keep])])
     wide = table.pivot_table(index=["run", "dataset"], columns="column", values="value", sort=False)
-    wide = wide.reindex(columns=[c for c in (metric_label(s, m) for s, m in HEADLINE) if c in wide.columns])
+    wide = wide.reindex(columns=[c for c in (metric_label(s, m) for s, m in HEADLINES) if c in wide.columns])
     return wide.reset_index().rename(columns={"run": "name"}).rename_axis(columns=None)
 
 
@@ -73,8 +74,8 @@ def render() -> None:
         return
     figures = macro(data.figures(tuple(series["id"].tolist()), labels(series)))
     left, right = st.columns(2)
-    dataset = left.selectbox("Evaluation set", sorted(figures["dataset"].unique()), key="series-dataset")
-    options = [(s, m) for s, m in HEADLINE if ((figures["setting"] == s) & (figures["metric"] == m)).any()] or \
+    dataset = left.selectbox("Evaluation set", list(dict.fromkeys(figures["dataset"])), key="series-dataset")
+    options = [(s, m) for s, m in HEADLINES if ((figures["setting"] == s) & (figures["metric"] == m)).any()] or \
         sorted(set(zip(figures["setting"], figures["metric"])))
     setting, metric = right.selectbox("Figure", options, format_func=lambda o: metric_label(*o), key="series-figure")
     points = figures[(figures["dataset"] == dataset) & (figures["setting"] == setting) & (figures["metric"] == metric)]
