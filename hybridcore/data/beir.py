@@ -9,6 +9,7 @@ exercised on real data and LAReQA sets can be handed to BEIR/MIRACL tooling.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,46 +69,59 @@ class BeirDataset:
         return GuardTexts(self.query_texts, self.doc_texts)
 
 
-def _read_rows(path: Path, what: str) -> list[tuple[str, dict]]:
-    rows: list[tuple[str, dict]] = []
+def check_rows(where: str | Path, rows: Iterable[tuple[str, object]], what: str) -> list[tuple[str, dict]]:
+    """(id, row) of (record, row) pairs: each needs a string id (``_id``, or ``id`` as mteb
+    names it) and a string ``text``; ids are unique."""
+    out: list[tuple[str, dict]] = []
     seen: set[str] = set()
-    for record, row in read_jsonl(path):
-        rid = row.get("_id") if isinstance(row, dict) else None
+    for record, row in rows:
+        rid = (row.get("_id", row.get("id")) if isinstance(row, dict) else None)
         if not isinstance(rid, str) or not isinstance(row.get("text"), str):
-            raise DataError(path, record, "needs a string '_id' and a string 'text'")
+            raise DataError(where, record, "needs a string '_id' and a string 'text'")
         if rid in seen:
-            raise DataError(path, f"{record} (_id {rid})", f"duplicate {what} id")
+            raise DataError(where, f"{record} (_id {rid})", f"duplicate {what} id")
         seen.add(rid)
-        rows.append((rid, row))
-    return rows
+        out.append((rid, row))
+    return out
 
 
-def _read_qrels(path: Path, query_ids: set[str], doc_ids: set[str]) -> dict[str, dict[str, int]]:
+def check_qrels(where: str | Path, judgements: Iterable[tuple[str, str, str, object]], query_ids: set[str],
+                doc_ids: set[str]) -> dict[str, dict[str, int]]:
+    """qrels from (record, query id, corpus id, score): ids must exist, scores be integers,
+    and at least one judgement be positive (else there is nothing to evaluate)."""
+    qrels: dict[str, dict[str, int]] = {}
+    for record, qid, did, score in judgements:
+        if qid not in query_ids:
+            raise DataError(where, record, f"unknown query id {qid!r}")
+        if did not in doc_ids:
+            raise DataError(where, record, f"unknown corpus id {did!r}")
+        try:
+            qrels.setdefault(qid, {})[did] = int(score)
+        except (TypeError, ValueError):
+            raise DataError(where, record, f"score {score!r} is not an integer") from None
+    if not any(grade > 0 for docs in qrels.values() for grade in docs.values()):
+        raise DataError(where, "qrels", "no relevance judgement with a positive score: nothing to evaluate")
+    return qrels
+
+
+def _qrels_lines(path: Path) -> Iterator[tuple[str, str, str, str]]:
     if not path.is_file():
         raise DataError(path, "qrels", "file not found")
-    qrels: dict[str, dict[str, int]] = {}
     with path.open(encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, 1):
             fields = line.rstrip("\n").split("\t")
-            if line_no == 1 and fields[0] == "query-id":
-                continue  # BEIR's header row
-            if not line.strip():
-                continue
-            record = f"line {line_no}"
+            if (line_no == 1 and fields[0] == "query-id") or not line.strip():
+                continue  # BEIR's header row, blank lines
             if len(fields) != 3:
-                raise DataError(path, record, f"expected 3 tab-separated fields (query-id, corpus-id, score), got {len(fields)}")
-            qid, did, score = fields
-            if qid not in query_ids:
-                raise DataError(path, record, f"unknown query id {qid!r}")
-            if did not in doc_ids:
-                raise DataError(path, record, f"unknown corpus id {did!r}")
-            try:
-                qrels.setdefault(qid, {})[did] = int(score)
-            except ValueError:
-                raise DataError(path, record, f"score {score!r} is not an integer") from None
-    if not any(grade > 0 for docs in qrels.values() for grade in docs.values()):
-        raise DataError(path, "qrels", "no relevance judgement with a positive score: nothing to evaluate")
-    return qrels
+                raise DataError(path, f"line {line_no}", f"expected 3 tab-separated fields (query-id, corpus-id, score), got {len(fields)}")
+            yield f"line {line_no}", *fields
+
+
+def beir_dataset(name: str, lang: str, query_lang: str, corpus: list[tuple[str, dict]], queries: list[tuple[str, dict]],
+                 qrels: dict[str, dict[str, int]]) -> BeirDataset:
+    return BeirDataset(name=name, lang=lang, query_lang=query_lang, doc_ids=tuple(d for d, _ in corpus),
+                       doc_texts=tuple(_doc_text(row) for _, row in corpus), query_ids=tuple(q for q, _ in queries),
+                       query_texts=tuple(row["text"] for _, row in queries), qrels=qrels)
 
 
 def load_beir(folder: str | Path, lang: str | None = None, split: str = "test") -> BeirDataset:
@@ -118,21 +132,13 @@ def load_beir(folder: str | Path, lang: str | None = None, split: str = "test") 
     lang = lang or meta.get("language")
     if lang is None:
         raise DataError(folder, "language", f"no language given and no {META_FILE} (pass --lang)")
-    query_lang = language_tag(meta.get("query_language", lang), meta_path, "query_language")
     lang = language_tag(lang, meta_path if "language" in meta else folder)
-    corpus = _read_rows(folder / "corpus.jsonl", "corpus")
-    queries = _read_rows(folder / "queries.jsonl", "query")
-    qrels = _read_qrels(folder / "qrels" / f"{split}.tsv", {q for q, _ in queries}, {d for d, _ in corpus})
-    return BeirDataset(
-        name=meta.get("name", folder.name),
-        lang=lang,
-        query_lang=query_lang,
-        doc_ids=tuple(d for d, _ in corpus),
-        doc_texts=tuple(_doc_text(row) for _, row in corpus),
-        query_ids=tuple(q for q, _ in queries),
-        query_texts=tuple(row["text"] for _, row in queries),
-        qrels=qrels,
-    )
+    query_lang = language_tag(meta["query_language"], meta_path, "query_language") if "query_language" in meta else lang
+    corpus = check_rows(folder / "corpus.jsonl", read_jsonl(folder / "corpus.jsonl"), "corpus")
+    queries = check_rows(folder / "queries.jsonl", read_jsonl(folder / "queries.jsonl"), "query")
+    qrels_path = folder / "qrels" / f"{split}.tsv"
+    qrels = check_qrels(qrels_path, _qrels_lines(qrels_path), {q for q, _ in queries}, {d for d, _ in corpus})
+    return beir_dataset(meta.get("name", folder.name), lang, query_lang, corpus, queries, qrels)
 
 
 def _doc_text(row: dict) -> str:

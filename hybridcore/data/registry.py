@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from hybridcore.data import afriqa, beir, flores, lareqa
+from hybridcore.data import afriqa, beir, flores, hub, lareqa
 from hybridcore.data.dataset import DatasetFormat, LoadOptions, RetrievalData
 from hybridcore.errors import DataError
 from hybridcore.files import content_hash, folder_hash
@@ -35,9 +35,9 @@ register(flores.FORMAT)
 register(lareqa.FORMAT)
 
 
-def parse_reference(reference: str | Path, options: LoadOptions | None = None) -> tuple[Path, LoadOptions]:
-    """The folder and load options a reference names; ``options`` given here fill what the
-    reference leaves open."""
+def parse_reference(reference: str | Path, options: LoadOptions | None = None) -> tuple[Path | str, LoadOptions]:
+    """The folder (or ``hf:`` name) and load options a reference names; ``options`` given
+    here fill what the reference leaves open."""
     text = str(reference)
     location, _, query = text.partition("?")
     options = options or LoadOptions()
@@ -50,6 +50,8 @@ def parse_reference(reference: str | Path, options: LoadOptions | None = None) -
         if "languages" in given:
             given["languages"] = tuple(code for code in given["languages"].split(",") if code)
         options = replace(options, **given)
+    if location.startswith(hub.PREFIX):
+        return location, options
     return resolve_dataset_dir(location), options
 
 
@@ -60,14 +62,27 @@ def format_of(folder: Path) -> DatasetFormat:
     raise DataError(folder, "folder", f"not a dataset in any known format ({', '.join(FORMATS)})")
 
 
+def format_name(reference: str | Path) -> str:
+    """The name of the format a reference is read in."""
+    location, _ = parse_reference(reference)
+    return "hub" if isinstance(location, str) else format_of(location).name
+
+
 def load_dataset(reference: str | Path, options: LoadOptions | None = None) -> RetrievalData:
     """Load a dataset; bad input fails here, before any model is loaded."""
-    folder, options = parse_reference(reference, options)
-    return format_of(folder).load(folder, options)
+    location, options = parse_reference(reference, options)
+    if isinstance(location, str):
+        return hub.load_hub(location.removeprefix(hub.PREFIX), options)
+    return format_of(location).load(location, options)
 
 
 def dataset_identity(reference: str | Path, options: LoadOptions | None = None) -> str:
-    """Content identity: the format, the folder's name, the load options and every file below it."""
-    folder, options = parse_reference(reference, options)
-    return content_hash(format_of(folder).name, folder.name, options.languages, options.lang, options.split,
-                        folder_hash(folder))
+    """Content identity: the format, the folder's name, the load options and every file below
+    it (for a hub name: the name, whose revision the hub pins, or the local folder's files)."""
+    location, options = parse_reference(reference, options)
+    if isinstance(location, str):
+        local = Path(location.removeprefix(hub.PREFIX))
+        return content_hash("hub", location, options.languages, options.lang, options.split,
+                            folder_hash(local) if local.is_dir() else None)
+    return content_hash(format_of(location).name, location.name, options.languages, options.lang, options.split,
+                        folder_hash(location))

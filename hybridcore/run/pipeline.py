@@ -19,7 +19,7 @@ from pathlib import Path
 from hybridcore.data.dataset import LoadOptions
 from hybridcore.data.leakage import check_zero_shot
 from hybridcore.data.pairs import TrainingExample, load_jsonl, load_training_examples, write_jsonl
-from hybridcore.data.registry import dataset_identity, format_of, load_dataset, parse_reference
+from hybridcore.data.registry import dataset_identity, format_name, load_dataset
 from hybridcore.eval.results import read_summary, save_evaluation
 from hybridcore.files import content_hash, file_hash
 from hybridcore.model.cache import EmbeddingCache
@@ -143,7 +143,7 @@ def evaluate_model(model: str, dataset: str, settings: EncoderSettings | None = 
         data.write_trec(queries, candidates, Path(trec_dir), f"{Path(model).name}-{data.name}")
     seconds = time.perf_counter() - started
     trained = training_record(encoder.path) or {}
-    record = {"model": model, "model_path": encoder.path, "format": format_of(parse_reference(dataset)[0]).name,
+    record = {"model": model, "model_path": encoder.path, "format": format_name(dataset),
               "reference": str(dataset), "fine_tuning_languages": trained.get("train_languages", []),
               "pretraining_languages": pretraining_languages(model),
               "candidate_context": candidate_context, "encoder": settings.as_dict(), "dtype": str(encoder.dtype),
