@@ -127,7 +127,7 @@ def test_runs_view_lists_and_filters_runs_and_shows_the_nightly_series(seeded_st
     at.multiselect(key="runs-status").set_value([]).run()
     at.multiselect(key="runs-strategy").set_value([]).run()
     at.date_input(key="runs-dates").set_value((datetime(2026, 11, 24).date(), datetime(2026, 11, 24).date())).run()
-    assert len(at.dataframe[0].value) == 4  # the second night only (the failed run started today)
+    assert len(at.dataframe[0].value) == 4 * 3  # the second night only (the failed run started today), three sets each
 
 
 def test_every_view_renders_on_the_store_a_first_make_run_leaves(first_run_store, monkeypatch):

@@ -47,8 +47,10 @@ def test_language_subset_and_missing_language(shared_data):
     two = load_lareqa("xquad-r", ["en", "th"])
     assert two.languages == ("en", "th")
     assert all(len(q.relevant) == 2 for q in two.questions)
-    with pytest.raises(DataError, match=r"no file for \['xx'\]"):
+    with pytest.raises(DataError, match=r"requested languages: 'xx' names no known language"):
         load_lareqa("xquad-r", ["en", "xx"])
+    with pytest.raises(DataError, match=r"no 'swa' \(sw\) here"):
+        load_lareqa("xquad-r", ["swa"])
 
 
 # --- bad input ---------------------------------------------------------------------------------
@@ -104,7 +106,7 @@ def test_duplicate_question_id(tmp_path):
 
 
 def test_unknown_language_code(tmp_path):
-    with pytest.raises(DataError, match=r"xx\.json: file name: unknown language code 'xx'"):
+    with pytest.raises(DataError, match=r"xx\.json: file name: 'xx' names no known language"):
         load_lareqa(write_set(tmp_path, GOOD_PARAGRAPH, lang="xx"))
 
 

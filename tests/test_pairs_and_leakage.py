@@ -33,7 +33,7 @@ def test_jsonl_round_trip(tmp_path):
 
 @pytest.mark.parametrize("line, message", [
     ('{"parallel_id": "p", "lang": "en", "query": "q"}', r"line 1: missing or empty string field\(s\) \['positive'\]"),
-    ('{"parallel_id": "p", "lang": "xx", "query": "q", "positive": "a"}', "line 1: unknown language code 'xx'"),
+    ('{"parallel_id": "p", "lang": "xx", "query": "q", "positive": "a"}', "line 1: 'xx' names no known language"),
     ('{"parallel_id": "p", "lang": "en", "query": "q", "positive": "a", "negatives": "n"}', "'negatives' must be a list"),
     ('{"parallel_id": "p", "lang": "en", "query": "q", ', "line 1: malformed JSON"),
 ])
