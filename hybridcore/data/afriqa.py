@@ -178,7 +178,8 @@ def load_afriqa(folder: str | Path, options: LoadOptions | None = None) -> Afriq
     absent = [lang for lang in chosen if not any(r.lang == lang for r in wanted)]
     if options.languages and absent:
         raise DataError(folder, "requested languages", f"no {split!r} split for {absent}")
-    questions = tuple(AfriqaQuestion(f"{r.split}:{r.id}", r.lang, r.pivot, r.text, r.translation, index[r.passage])
+    # ids name the language: questions with the same file id in two languages are different questions
+    questions = tuple(AfriqaQuestion(f"{r.lang}:{r.split}:{r.id}", r.lang, r.pivot, r.text, r.translation, index[r.passage])
                       for r in wanted if r.complete)
     if not questions:
         raise DataError(folder, f"split {split!r}", "no question with its text, translation and gold passage")
