@@ -7,8 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from hybridcore.analysis.comparison import recorded_languages
-from hybridcore.analysis.coverage import split_languages
+from hybridcore.analysis import coverage
 
 from dashboard import data
 from hybridcore.analysis.figures import strategy_rank
@@ -109,11 +108,8 @@ def run_scores(runs: pd.DataFrame, chosen: list[str], dataset: str, metric: str,
 
 
 def run_languages(runs: pd.DataFrame, chosen: list[str]) -> tuple[set[str], list[str] | None]:
-    """The chosen runs' fine-tuning languages (their union) and the pretraining languages
-    recorded for their model (None: unknown)."""
-    mine = runs[runs["name"].isin(chosen)]
-    recorded = mine["pretraining_languages"].dropna()
-    return recorded_languages(mine["seen_languages"]), split_languages(recorded.iloc[0]) if len(recorded) else None
+    """The chosen runs' fine-tuning and pretraining languages (``coverage.run_languages``)."""
+    return coverage.run_languages(runs[runs["name"].isin(chosen)])
 
 
 def pick_dataset(figures: pd.DataFrame, key: str, settings: tuple[str, ...] | None = None) -> str:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from db import queries
 from db.session import make_engine
-from hybridcore.analysis.comparison import recorded_languages
-from hybridcore.analysis.coverage import split_languages
+from hybridcore.analysis.coverage import run_languages
 from hybridcore.analysis.figures import strategy_rank
 from hybridcore.analysis.tables import coverage_table
 
@@ -20,8 +19,7 @@ def experiment_summary(experiment: str, db_url: str | None = None) -> str:
         return f"no runs stored for {experiment}"
     figures = queries.metrics(engine, runs["id"].tolist())
     figures["run"] = figures["run_id"].map(dict(zip(runs["id"], runs["strategy"])))
-    fine_tuning = recorded_languages(runs["seen_languages"])
-    pretraining = split_languages(runs["pretraining_languages"].dropna().iloc[0]) if runs["pretraining_languages"].notna().any() else None
+    fine_tuning, pretraining = run_languages(runs)
     tables = [f"{dataset} (seen in fine-tuning: {','.join(sorted(fine_tuning)) or '-'})\n"
               f"{coverage_table(figures, runs['strategy'].tolist(), dataset, fine_tuning, pretraining)}"
               for dataset in figures["dataset"].unique()]

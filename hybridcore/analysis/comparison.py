@@ -20,11 +20,6 @@ from hybridcore.analysis.significance import benjamini_hochberg, holm, paired_ra
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
 
 
-def recorded_languages(recorded: Iterable[str | None]) -> set[str]:
-    """The union of runs' language lists, as the store records them (comma-separated)."""
-    return {lang for value in recorded if value for lang in value.split(",") if lang}
-
-
 def figures_from_results(records: dict[str, dict]) -> pd.DataFrame:
     """Long-format figures of results JSONs (``Evaluation.to_dict``), one label per record."""
     rows = [{"run": label, "dataset": record.get("dataset", ""), "setting": g["setting"], "query_lang": g["query_lang"],

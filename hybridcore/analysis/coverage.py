@@ -64,8 +64,10 @@ def label_figures(figures: pd.DataFrame, fine_tuning: Iterable[str], pretraining
     return figures.assign(coverage=[labels[k][0] for k in keys], language=[labels[k][1] for k in keys])
 
 
-def split_languages(text: str | None) -> list[str] | None:
-    """The store keeps language lists comma-separated; None stays None (unknown)."""
-    if text is None:
-        return None
-    return [code for code in text.split(",") if code]
+def run_languages(runs: pd.DataFrame) -> tuple[set[str], list[str] | None]:
+    """Runs' fine-tuning languages (the union of ``seen_languages``) and the pretraining
+    languages recorded for their model (None: unknown), from the store's comma-separated
+    columns."""
+    fine_tuning = {lang for value in runs["seen_languages"] if value for lang in value.split(",") if lang}
+    recorded = runs["pretraining_languages"].dropna()
+    return fine_tuning, [lang for lang in recorded.iloc[0].split(",") if lang] if len(recorded) else None

@@ -66,12 +66,12 @@ def _language_prefix(name: str, lang: str) -> str:
         return ""
     for config in configs:
         code = config.removesuffix("-corpus")
-        if config.endswith("-corpus") and canonical_or_none(code) == lang:
+        if config.endswith("-corpus") and _canonical_or_none(code) == lang:
             return f"{code}-"
     return ""
 
 
-def canonical_or_none(code: str) -> str | None:
+def _canonical_or_none(code: str) -> str | None:
     try:
         return canonical_tag(code)
     except ValueError:

@@ -71,11 +71,6 @@ def is_among(code: str, languages: Iterable[str]) -> bool:
     return any(same_language(code, other) for other in languages)
 
 
-def language_name(code: str) -> str:
-    """English name of a tag: ``Swahili``, ``Chinese (Traditional)``."""
-    return langcodes.Language.get(canonical_tag(code)).display_name()
-
-
 def select_languages(path: str | Path, available: Iterable[str], requested: Iterable[str]) -> list[str]:
     """The tags of ``available`` that ``requested`` names, in any spelling (``swa``,
     ``swh_Latn``, ``sw``), in the order requested; a DataError names what is missing."""
