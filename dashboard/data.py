@@ -43,6 +43,9 @@ def _read(url: str, query: Callable[[Engine], T]) -> T:
                                    "HYBRID_EVAL_DB_URL at an existing store.")
     engine = _engine(url)
     try:
+        if with_retry(lambda: queries.needs_upgrade(engine), attempts=4):
+            raise StoreUnavailable(f"The store at {url} was written by an older hybrid-eval (per-query scores one "
+                                   "row each). Run `hybrid-eval store upgrade` once; it converts the store, losing nothing.")
         if not with_retry(lambda: queries.is_initialised(engine), attempts=4):
             raise StoreUnavailable(f"The store at {url} is empty: no run has been stored yet. Run `make run`.")
         return with_retry(lambda: query(engine), attempts=4)

@@ -1,15 +1,19 @@
-"""Tables: runs, one row per metric figure, per-query scores, artifacts."""
+"""Tables: runs, one row per metric figure, per-query scores as arrays, artifacts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Double, ForeignKey, Index, Integer, Sequence, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Double, ForeignKey, Index, Integer, LargeBinary, Sequence, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # DuckDB has no SERIAL: keys come from sequences.
 run_id_seq = Sequence("run_id_seq")
 artifact_id_seq = Sequence("artifact_id_seq")
+
+
+# Per-query values one row each: the layout before packed arrays (``hybrid-eval store upgrade``).
+OLD_SCORES_TABLE = "query_scores"
 
 
 class Base(DeclarativeBase):
@@ -63,15 +67,30 @@ class MetricRow(GroupKey, Base):
     n_queries: Mapped[int] = mapped_column(Integer)
 
 
-class QueryScore(GroupKey, Base):
-    """A per-query metric value, for paired significance tests between runs."""
+class QueryIdList(Base):
+    """An ordered list of query ids, stored once for every run and group that shares it
+    (see ``db.packing``); ``digest`` is the SHA-256 of its content."""
 
-    __tablename__ = "query_scores"
-    __table_args__ = (Index("ix_query_scores_run", "run_id"),)
+    __tablename__ = "query_id_lists"
 
-    query_id: Mapped[str] = mapped_column(String, primary_key=True)
+    digest: Mapped[str] = mapped_column(String, primary_key=True)
+    n_queries: Mapped[int] = mapped_column(Integer)
+    ids: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class QueryScores(GroupKey, Base):
+    """One metric's per-query values in one group, for paired significance tests between
+    runs: a packed float64 array aligned with the id list ``query_ids`` names."""
+
+    __tablename__ = "per_query_scores"
+    __table_args__ = (Index("ix_per_query_scores_run", "run_id"),)
+
     metric: Mapped[str] = mapped_column(String, primary_key=True)
-    value: Mapped[float | None] = mapped_column(Double)
+    # No foreign key: id lists are shared and never deleted, and DuckDB checks a foreign
+    # key on every delete of the referencing rows.
+    query_ids: Mapped[str] = mapped_column(String)
+    n_queries: Mapped[int] = mapped_column(Integer)
+    scores: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Artifact(Base):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, inspect, literal, select
 
-from db.models import Artifact, MetricRow, QueryScore, Run
+from db.models import OLD_SCORES_TABLE, Artifact, MetricRow, QueryIdList, QueryScores, Run
+from db.packing import unpack_ids, unpack_values
 
 
 def _frame(engine: Engine, statement) -> pd.DataFrame:
@@ -20,7 +22,12 @@ def _frame(engine: Engine, statement) -> pd.DataFrame:
 def is_initialised(engine: Engine) -> bool:
     """Whether the store has its tables (a new or foreign database file has not)."""
     names = set(inspect(engine).get_table_names())
-    return {model.__tablename__ for model in (Run, MetricRow, QueryScore, Artifact)} <= names
+    return {model.__tablename__ for model in (Run, MetricRow, QueryScores, QueryIdList, Artifact)} <= names
+
+
+def needs_upgrade(engine: Engine) -> bool:
+    """Whether the store keeps per-query values in the old layout (``hybrid-eval store upgrade``)."""
+    return OLD_SCORES_TABLE in inspect(engine).get_table_names()
 
 
 def runs(engine: Engine, status: str | None = None, strategy: str | None = None, model: str | None = None,
@@ -51,28 +58,60 @@ def runs(engine: Engine, status: str | None = None, strategy: str | None = None,
 def metrics(engine: Engine, run_ids: Sequence[int], dataset: str | None = None, setting: str | None = None,
             metric: str | None = None) -> pd.DataFrame:
     """Per-group figures of the given runs."""
-    stmt = select(*MetricRow.__table__.columns).where(MetricRow.run_id.in_(list(run_ids)))
+    stmt = select(*MetricRow.__table__.columns).where(MetricRow.run_id.in_([int(r) for r in run_ids]))
     for column, value in ((MetricRow.dataset, dataset), (MetricRow.setting, setting), (MetricRow.metric, metric)):
         if value is not None:
             stmt = stmt.where(column == value)
     return _frame(engine, stmt)
 
 
+SCORE_COLUMNS = ["run_id", "dataset", "setting", "query_lang", "candidate_lang", "query_id", "metric", "value"]
+
+
 def query_scores(engine: Engine, run_ids: Sequence[int], dataset: str, metric: str, setting: str | None = None) -> pd.DataFrame:
-    """Per-query values, for paired tests between runs."""
-    stmt = select(*QueryScore.__table__.columns).where(
-        QueryScore.run_id.in_(list(run_ids)), QueryScore.dataset == dataset, QueryScore.metric == metric
-    )
+    """Per-query values, for paired tests between runs: one row per (run, group, query)."""
+    stmt = select(QueryScores.run_id, QueryScores.setting, QueryScores.query_lang, QueryScores.candidate_lang,
+                  QueryScores.query_ids, QueryScores.scores).where(
+        QueryScores.run_id.in_([int(r) for r in run_ids]), QueryScores.dataset == dataset, QueryScores.metric == metric)
     if setting is not None:
-        stmt = stmt.where(QueryScore.setting == setting)
-    return _frame(engine, stmt)
+        stmt = stmt.where(QueryScores.setting == setting)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+        digests = list({row.query_ids for row in rows})
+        id_lists = {d: unpack_ids(packed) for d, packed in
+                    conn.execute(select(QueryIdList.digest, QueryIdList.ids).where(QueryIdList.digest.in_(digests)))}
+    if not rows:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    lengths = [len(id_lists[row.query_ids]) for row in rows]
+    ids = {d: np.asarray(v, dtype=object) for d, v in id_lists.items()}
+
+    def repeated(field: str) -> np.ndarray:
+        return np.repeat(np.asarray([getattr(row, field) for row in rows], dtype=object), lengths)
+
+    values = [unpack_values(row.scores) for row in rows]
+    for row, n, v in zip(rows, lengths, values):
+        if len(v) != n:
+            raise ValueError(f"run {row.run_id}, {dataset} {row.setting} {row.query_lang}->{row.candidate_lang} {metric}: "
+                             f"{len(v)} values for {n} query ids; the store is damaged")
+    return pd.DataFrame({
+        "run_id": np.repeat([row.run_id for row in rows], lengths), "dataset": dataset, "setting": repeated("setting"),
+        "query_lang": repeated("query_lang"), "candidate_lang": repeated("candidate_lang"),
+        "query_id": np.concatenate([ids[row.query_ids] for row in rows]), "metric": metric,
+        "value": np.concatenate(values),
+    })
+
+
+def per_query_values(engine: Engine) -> int:
+    """How many per-query values the store holds (each packed array counts its length)."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.sum(QueryScores.n_queries), 0))).scalar_one())
 
 
 def row_counts(engine: Engine) -> dict[str, int]:
     """Rows per table."""
     out = {}
     with engine.connect() as conn:
-        for model in (Run, MetricRow, QueryScore, Artifact):
+        for model in (Run, MetricRow, QueryScores, QueryIdList, Artifact):
             out[model.__tablename__] = conn.execute(select(func.count()).select_from(model)).scalar_one()
     return out
 

@@ -3,7 +3,8 @@
 A run is identified by its name. Re-running it replaces its rows (never duplicates them); a
 failed run keeps whatever complete results it had stored before and records its error.
 Bulk rows go in through a DataFrame (DuckDB reads it directly: 0.1 s for 100k rows, where ORM
-objects one by one take over a minute).
+objects one by one take over a minute). Per-query values go in packed (``db.packing``): one
+row per group and metric, and each distinct list of query ids once in the whole store.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from datetime import UTC, datetime
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 
-from db.models import Artifact, Base, MetricRow, QueryScore, Run
+from db.models import Artifact, Base, MetricRow, QueryIdList, QueryScores, Run
+from db.packing import pack_ids, pack_values
+from db.queries import needs_upgrade
 from db.session import is_duckdb, with_retry
 from hybridcore.eval.results import Evaluation
 
@@ -22,9 +26,18 @@ RUN_FIELDS = ("experiment", "strategy", "alpha", "model", "train_set", "eval_set
               "config", "seed", "code_version", "leakage")
 
 
-def init_store(engine: Engine) -> None:
+class OldLayout(RuntimeError):
+    """The store keeps per-query values in the old layout; ``hybrid-eval store upgrade`` converts it."""
+
+
+def init_store(engine: Engine, allow_old_layout: bool = False) -> None:
     """Create missing tables and add columns that a store written by older code lacks
-    (existing rows are left alone; an added column is NULL in them)."""
+    (existing rows are left alone; an added column is NULL in them). A store whose per-query
+    values are still one row each is refused: ``hybrid-eval store upgrade`` converts it."""
+    if not allow_old_layout and needs_upgrade(engine):
+        raise OldLayout(f"{engine.url}: this store keeps per-query scores in the old layout (one row each); "
+                           "run `hybrid-eval store upgrade` to convert it (nothing is lost)")
+
     def write() -> None:
         Base.metadata.create_all(engine)
         with engine.begin() as conn:
@@ -76,24 +89,54 @@ def _bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> None:
         conn.execute(insert(table), frame.to_dict("records"))
 
 
+def packed_scores(run_id: int, evaluations: Iterable[Evaluation]) -> tuple[dict[str, tuple[int, bytes]], pd.DataFrame]:
+    """The run's per-query values as rows of packed arrays, and the id lists they refer to
+    (digest -> count and packed ids)."""
+    id_lists: dict[str, tuple[int, bytes]] = {}
+    rows = []
+    for e in evaluations:
+        for g in e.groups:
+            digest, packed = pack_ids(g.query_ids)
+            id_lists[digest] = (len(g.query_ids), packed)
+            rows += [{"run_id": run_id, "dataset": e.dataset, "setting": g.setting, "query_lang": g.query_lang,
+                      "candidate_lang": g.candidate_lang, "metric": metric, "query_ids": digest,
+                      "n_queries": len(g.query_ids), "scores": pack_values(values)}
+                     for metric, values in g.per_query.items()]
+    return id_lists, pd.DataFrame(rows)
+
+
+def add_id_lists(conn: Connection, id_lists: dict[str, tuple[int, bytes]]) -> None:
+    """Store the id lists the store lacks; one another writer adds meanwhile is kept as is
+    (same digest, same content)."""
+    if not id_lists:
+        return
+    present = set(conn.execute(select(QueryIdList.digest).where(QueryIdList.digest.in_(list(id_lists)))).scalars())
+    rows = [{"digest": d, "n_queries": n, "ids": packed} for d, (n, packed) in id_lists.items() if d not in present]
+    if not rows:
+        return
+    # DuckDB and PostgreSQL both accept ON CONFLICT DO NOTHING, and duckdb_engine compiles
+    # through the PostgreSQL dialect.
+    conn.execute(upsert(QueryIdList).on_conflict_do_nothing(index_elements=["digest"]), rows)
+
+
 def store_results(engine: Engine, run_id: int, evaluations: Iterable[Evaluation], artifacts: Iterable[tuple[str, str]] = (),
                   timings: dict | None = None) -> None:
     """Replace the run's figures, per-query scores and artifacts, and mark it completed, all
     in one transaction: a reader sees the old results or the new ones, never a mix."""
     evaluations = list(evaluations)
     figures = pd.concat([e.figures() for e in evaluations], ignore_index=True) if evaluations else pd.DataFrame()
-    scores = pd.concat([pd.DataFrame(e.per_query_columns()) for e in evaluations], ignore_index=True) if evaluations else pd.DataFrame()
-    for frame in (figures, scores):
-        if not frame.empty:
-            frame.insert(0, "run_id", run_id)
+    if not figures.empty:
+        figures.insert(0, "run_id", run_id)
+    id_lists, scores = packed_scores(run_id, evaluations)
     arts = pd.DataFrame([{"run_id": run_id, "kind": k, "path": p} for k, p in artifacts], columns=["run_id", "kind", "path"])
 
     def write() -> None:
         with engine.begin() as conn:
-            for table in (MetricRow, QueryScore, Artifact):
+            for table in (MetricRow, QueryScores, Artifact):
                 conn.execute(delete(table).where(table.run_id == run_id))
+            add_id_lists(conn, id_lists)
             _bulk_insert(conn, MetricRow.__table__, figures)
-            _bulk_insert(conn, QueryScore.__table__, scores)
+            _bulk_insert(conn, QueryScores.__table__, scores)
             _bulk_insert(conn, Artifact.__table__, arts)
             conn.execute(update(Run).where(Run.id == run_id).values(status="completed", ended_at=_now(), timings=timings))
 

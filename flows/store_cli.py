@@ -38,3 +38,19 @@ def show_spec(
     if config is None:
         raise FileNotFoundError(f"no run named {run!r} in the store")
     typer.echo(json.dumps(config, indent=1))
+
+
+@store_app.command("upgrade")
+def upgrade() -> None:
+    """Convert a store written by older code to the current layout, losing nothing (per-query
+    values become packed arrays; a DuckDB file is then compacted, the old file kept beside it)."""
+    from db.session import make_engine
+    from db.upgrade import upgrade_store
+
+    report = upgrade_store(make_engine())
+    if not report["upgraded"]:
+        typer.echo("the store is already in the current layout")
+        return
+    typer.echo(f"moved {report['values']:,} per-query values of {report['runs']} runs into packed arrays")
+    if "kept" in report:
+        typer.echo(f"the file before the upgrade is kept as {report['kept']}: remove it once you are satisfied")

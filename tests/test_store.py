@@ -33,7 +33,8 @@ def test_store_and_read_back(engine, xquad_small):
     counts = queries.row_counts(engine)
     n_groups = len(evaluation.groups)
     assert counts["metrics"] == sum(len(g.per_query) for g in evaluation.groups) and n_groups == 12
-    assert counts["query_scores"] == sum(len(g.query_ids) * len(g.per_query) for g in evaluation.groups)
+    assert counts["per_query_scores"] == counts["metrics"]  # one packed array per figure
+    assert queries.per_query_values(engine) == sum(len(g.query_ids) * len(g.per_query) for g in evaluation.groups)
 
 
 def test_rerun_replaces_rows(engine, xquad_small):
