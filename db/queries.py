@@ -107,6 +107,12 @@ def per_query_values(engine: Engine) -> int:
         return int(conn.execute(select(func.coalesce(func.sum(QueryScores.n_queries), 0))).scalar_one())
 
 
+def artifacts(engine: Engine, run_ids: Sequence[int]) -> pd.DataFrame:
+    """The files the runs produced: ``run_id``, ``kind``, ``path``."""
+    return _frame(engine, select(Artifact.run_id, Artifact.kind, Artifact.path)
+                  .where(Artifact.run_id.in_([int(r) for r in run_ids])).order_by(Artifact.id))
+
+
 def row_counts(engine: Engine) -> dict[str, int]:
     """Rows per table."""
     out = {}

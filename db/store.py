@@ -56,12 +56,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def start_run(engine: Engine, name: str, **fields) -> int:
-    """Create the run ``name`` (or reopen it for a re-run) with status ``running``."""
+def start_run(engine: Engine, name: str, started_at: datetime | None = None, **fields) -> int:
+    """Create the run ``name`` (or reopen it for a re-run) with status ``running``, started
+    now or at ``started_at`` (a run brought in from elsewhere keeps its own time)."""
     unknown = set(fields) - set(RUN_FIELDS)
     if unknown:
         raise ValueError(f"unknown run fields {sorted(unknown)}")
-    values = {**fields, "status": "running", "error": None, "started_at": _now(), "ended_at": None}
+    values = {**fields, "status": "running", "error": None, "started_at": started_at or _now(), "ended_at": None}
 
     def write() -> int:
         with engine.begin() as conn:
@@ -120,9 +121,10 @@ def add_id_lists(conn: Connection, id_lists: dict[str, tuple[int, bytes]]) -> No
 
 
 def store_results(engine: Engine, run_id: int, evaluations: Iterable[Evaluation], artifacts: Iterable[tuple[str, str]] = (),
-                  timings: dict | None = None) -> None:
-    """Replace the run's figures, per-query scores and artifacts, and mark it completed, all
-    in one transaction: a reader sees the old results or the new ones, never a mix."""
+                  timings: dict | None = None, ended_at: datetime | None = None) -> None:
+    """Replace the run's figures, per-query scores and artifacts, and mark it completed (now,
+    or at ``ended_at``), all in one transaction: a reader sees the old results or the new
+    ones, never a mix."""
     evaluations = list(evaluations)
     figures = pd.concat([e.figures() for e in evaluations], ignore_index=True) if evaluations else pd.DataFrame()
     if not figures.empty:
@@ -138,7 +140,7 @@ def store_results(engine: Engine, run_id: int, evaluations: Iterable[Evaluation]
             _bulk_insert(conn, MetricRow.__table__, figures)
             _bulk_insert(conn, QueryScores.__table__, scores)
             _bulk_insert(conn, Artifact.__table__, arts)
-            conn.execute(update(Run).where(Run.id == run_id).values(status="completed", ended_at=_now(), timings=timings))
+            conn.execute(update(Run).where(Run.id == run_id).values(status="completed", ended_at=ended_at or _now(), timings=timings))
 
     with_retry(write)
 
