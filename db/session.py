@@ -47,6 +47,9 @@ def make_engine(url: str | None = None, read_only: bool = False) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         if read_only:
             connect_args = {"read_only": True}
+    elif read_only and url.startswith("postgresql+psycopg"):
+        # the server refuses every write in these sessions, so a reader cannot change the store
+        connect_args = {"options": "-c default_transaction_read_only=on"}
     return create_engine(url, poolclass=NullPool, connect_args=connect_args)
 
 

@@ -102,6 +102,16 @@ def flores_embeddings(real_encoder, flores_small) -> tuple[np.ndarray, np.ndarra
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server on loopback for the whole session."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, e5_path) -> Path:
     """A 2-layer, 32-wide random BERT with the real XLM-R tokenizer, saved as safetensors."""
     import torch

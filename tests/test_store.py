@@ -1,4 +1,5 @@
-"""The DuckDB store: schema, one-transaction writes, replace-on-rerun, failures, concurrency."""
+"""The store, on DuckDB and on a real PostgreSQL server alike: schema, one-transaction writes,
+replace-on-rerun, failures, concurrency."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from hybridcore.analysis.figures import macro
 from tests.helpers import fake_evaluation
 
 
-@pytest.fixture()
-def engine(tmp_path):
-    engine = make_engine(f"duckdb:///{tmp_path / 'store.duckdb'}")
+@pytest.fixture(params=["duckdb", "postgresql"])
+def engine(request, tmp_path):
+    url = f"duckdb:///{tmp_path / 'store.duckdb'}" if request.param == "duckdb" else request.getfixturevalue("postgres").new_database()
+    engine = make_engine(url)
     init_store(engine)
     return engine
 
@@ -72,32 +74,94 @@ def _writer(url: str, name: str, seed: int, data_dir: str) -> None:
         store_results(engine, run, [fake_evaluation(data, seed + i)])
 
 
-def _reader(url: str, rounds: int, out) -> None:
-    engine = make_engine(url)
+def _reader(url: str, rounds: int, expected: int, out) -> None:
+    """Reads while the writers write, as the dashboard does (a read-only engine); on PostgreSQL
+    without waiting for any lock. Every completed run it sees has one full set of rows."""
+    engine = make_engine(url, read_only=True)
     from db.session import with_retry
 
-    seen = 0
+    read = (lambda f: with_retry(f)) if url.startswith("duckdb") else (lambda f: f())
+    seen, incomplete = 0, 0
     for _ in range(rounds):
-        seen = max(seen, with_retry(lambda: queries.row_counts(engine))["runs"])
-    out.put(seen)
+        ids = read(lambda: queries.runs(engine, status="completed"))["id"].tolist()
+        seen = max(seen, len(ids))
+        if ids:
+            per_run = read(lambda ids=ids: queries.metrics(engine, ids)).groupby("run_id").size()
+            incomplete += int((per_run.reindex(ids, fill_value=0) != expected).sum())
+    out.put((seen, incomplete))
 
 
-def test_two_writers_and_a_reader_at_once(engine, tmp_path, shared_data):
-    url = str(engine.url)
+def test_writers_and_a_reader_at_once(engine, shared_data):
+    """Two writers on DuckDB (one writing process at a time: they take turns), four on
+    PostgreSQL (they write at once), each re-storing its run three times, and a reader."""
+    url = engine.url.render_as_string(hide_password=False)
+    writers = 2 if url.startswith("duckdb") else 4
+    from hybridcore.data.lareqa import load_lareqa
+
+    one_set = sum(len(g.per_query) for g in fake_evaluation(load_lareqa("xquad-r", ["en", "de"]), 0).groups)
     ctx = mp.get_context("spawn")  # torch in the parent: never fork
     results = ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(url, "w1", 0, str(shared_data))),
-             ctx.Process(target=_writer, args=(url, "w2", 10, str(shared_data))),
-             ctx.Process(target=_reader, args=(url, 20, results))]
+    procs = [ctx.Process(target=_writer, args=(url, f"w{i}", 10 * i, str(shared_data))) for i in range(writers)]
+    procs.append(ctx.Process(target=_reader, args=(url, 20, one_set, results)))
     for p in procs:
         p.start()
     for p in procs:
         p.join(timeout=300)
         assert p.exitcode == 0
+    seen, incomplete = results.get(timeout=5)
+    assert seen <= writers and incomplete == 0
+    stored = queries.runs(engine)
+    assert len(stored) == writers and set(stored["status"]) == {"completed"}
+    per_run = queries.metrics(engine, stored["id"].tolist()).groupby("run_id").size()
+    assert len(per_run) == writers and (per_run == one_set).all()  # each run: exactly one full set of rows
+    assert queries.row_counts(engine)["per_query_scores"] == writers * one_set
+
+
+_KILLED_WRITER = """
+import sys, time
+import db.store as store
+from db.session import make_engine
+from hybridcore.data.lareqa import load_lareqa
+from tests.helpers import fake_evaluation
+
+real_insert = store._bulk_insert
+def insert_then_hang(conn, table, frame):
+    real_insert(conn, table, frame)
+    if table.name == "metrics":  # figures written, transaction open: be killed here
+        print("inside", flush=True)
+        time.sleep(600)
+store._bulk_insert = insert_then_hang
+engine = make_engine(sys.argv[1])
+run = store.start_run(engine, "killed", strategy="mono", model="m", eval_sets="xquad-r", config={})
+store.store_results(engine, run, [fake_evaluation(load_lareqa("xquad-r", ["en", "de"]), 0)])
+"""
+
+
+def test_a_writer_killed_while_storing_leaves_no_partial_rows(engine, shared_data):
+    """SIGKILL inside the storing transaction: none of its rows stay; storing again stores once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    url = engine.url.render_as_string(hide_password=False)
+    env = {**os.environ, "HYBRID_EVAL_DATA_DIR": str(shared_data)}
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, url], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert writer.stdout.readline().strip() == "inside"
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    engine.dispose()
+    run = queries.runs(engine)
+    assert list(run["status"]) == ["running"]  # opened, never completed
     counts = queries.row_counts(engine)
-    assert counts["runs"] == 2
-    per_run = queries.metrics(engine, [1, 2]).groupby("run_id").size()
+    assert counts["metrics"] == counts["per_query_scores"] == counts["artifacts"] == 0
+
     from hybridcore.data.lareqa import load_lareqa
 
-    one_set = sum(len(g.per_query) for g in fake_evaluation(load_lareqa("xquad-r", ["en", "de"]), 0).groups)
-    assert len(per_run) == 2 and (per_run == one_set).all()  # each run: exactly one full set of rows
+    evaluation = fake_evaluation(load_lareqa("xquad-r", ["en", "de"]), 0)
+    again = start_run(engine, "killed", strategy="mono", model="m", eval_sets="xquad-r", config={})
+    store_results(engine, again, [evaluation])
+    counts = queries.row_counts(engine)
+    assert counts["runs"] == 1 and counts["metrics"] == sum(len(g.per_query) for g in evaluation.groups)

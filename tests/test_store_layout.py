@@ -57,8 +57,10 @@ def real_runs(xquad_small, real_embeddings, afriqa_small, afriqa_embeddings):
     return {"reference": real, "hybrid": [fake_evaluation(xquad_small, 0), *noise]}
 
 
-def test_packed_scores_round_trip_bit_for_bit(tmp_path, real_runs):
-    engine = make_engine(f"duckdb:///{tmp_path / 'store.duckdb'}")
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_packed_scores_round_trip_bit_for_bit(backend, request, tmp_path, real_runs):
+    url = f"duckdb:///{tmp_path / 'store.duckdb'}" if backend == "duckdb" else request.getfixturevalue("postgres").new_database()
+    engine = make_engine(url)
     init_store(engine)
     for name, evaluations in real_runs.items():
         store_results(engine, start_run(engine, name, strategy=name, model="m", eval_sets="x", config={}), evaluations)
