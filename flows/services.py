@@ -86,11 +86,16 @@ def deploy(port: int = 4200) -> None:
     prefect(port, "--no-prompt", "deploy", "--all")
 
 
-def start_workers(count: int = 2, port: int = 4200, limit: int = 2) -> None:
+def start_workers(count: int = 2, port: int = 4200, limit: int = 2, homes: list[Path] | None = None) -> None:
     """``count`` process workers, each running at most ``limit`` flow runs at once (the
-    memory of two e5-small trainings on a 24 GiB machine; it also makes runs spread)."""
-    env = environment(port)
+    memory of two e5-small trainings on a 24 GiB machine; it also makes runs spread). With
+    ``homes``, each worker acts as a machine of its own: its own ``HYBRID_EVAL_HOME`` cache
+    and compute slots (``HYBRID_EVAL_MACHINE``), sharing only the store, the server and the
+    artifact root (``HYBRID_EVAL_ARTIFACTS``)."""
     for i in range(1, count + 1):
+        env = environment(port)
+        if homes is not None:
+            env.update(HYBRID_EVAL_HOME=str(homes[i - 1]), HYBRID_EVAL_MACHINE=f"machine-{i}")
         _spawn(f"worker-{i}", [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--name", f"worker-{i}",
                                "--limit", str(limit)], env)
 

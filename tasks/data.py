@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from prefect import task
 
 from hybridcore.run import pipeline
+from hybridcore.run.artifacts import localize, publish
 from hybridcore.run.pipeline import PreparedData
 from tasks.retry import transient_only
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=transient_only)
 def prepare_training_data(source: str, with_context: bool = False) -> PreparedData:
-    """Training pairs as a content-named JSONL file."""
-    return pipeline.prepare_training_data(source, with_context)
+    """Training pairs as a content-named JSONL file, published to the artifact root."""
+    data = pipeline.prepare_training_data(source, with_context)
+    return replace(data, path=publish(data.path, "data"))
+
+
+def local_copy(data: PreparedData) -> PreparedData:
+    """``data`` with its file on this machine (fetched from the artifact root on first use)."""
+    return replace(data, path=str(localize(data.path)))
 
 
 @task
 def zero_shot_guard(data: PreparedData, eval_sets: list[str], allow_overlap: bool = False) -> list[dict]:
     """Overlap of the training data with every evaluation set; fails the run on any."""
-    return pipeline.zero_shot_guard(data, eval_sets, allow_overlap)
+    return pipeline.zero_shot_guard(local_copy(data), eval_sets, allow_overlap)

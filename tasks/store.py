@@ -8,6 +8,7 @@ from prefect import task
 from db import store
 from db.session import make_engine
 from hybridcore.eval.results import load_evaluation
+from hybridcore.run.artifacts import localize
 
 
 @task
@@ -20,8 +21,8 @@ def open_run(name: str, fields: dict, db_url: str | None = None) -> int:
 @task
 def store_results(run_id: int, result_folders: list[str], artifacts: list[tuple[str, str]], timings: dict,
                   db_url: str | None = None) -> None:
-    """All of a run's figures in one transaction."""
-    evaluations = [load_evaluation(folder) for folder in result_folders]
+    """All of a run's figures in one transaction (result folders local or in the artifact root)."""
+    evaluations = [load_evaluation(localize(folder)) for folder in result_folders]
     store.store_results(make_engine(db_url), run_id, evaluations, artifacts, timings)
 
 

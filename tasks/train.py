@@ -7,15 +7,18 @@ from dataclasses import asdict
 from prefect import task
 
 from hybridcore.run import pipeline
+from hybridcore.run.artifacts import publish
 from hybridcore.run.pipeline import PreparedData
 from hybridcore.run.spec import RunSpec
 from tasks.compute import machine_slot
+from tasks.data import local_copy
 
 
 @task
 def train_model(spec: RunSpec, strategy: str, data: PreparedData, record: dict | None = None) -> dict:
     """Fine-tune, or reuse the model already trained on the same model, data and config;
-    returns the model folder and the seconds spent waiting for a compute slot."""
+    returns the model (published to the artifact root) and the seconds spent waiting for a
+    compute slot."""
     with machine_slot(f"train {strategy}") as waited:
-        trained = pipeline.train_model(spec, strategy, data, record)
-    return {**asdict(trained), "slot_wait_seconds": waited}
+        trained = pipeline.train_model(spec, strategy, local_copy(data), record)
+    return {**asdict(trained), "path": publish(trained.path, "models"), "slot_wait_seconds": waited}

@@ -1,11 +1,14 @@
-"""End to end on loopback: a real Prefect server, two process workers, the deployments,
-`prefect deployment run 'hybrid-eval/default' --watch`, then the rows in DuckDB."""
+"""End to end on loopback, as two machines would run it: a real Prefect server, two process
+workers each with its own cache (``HYBRID_EVAL_HOME``) and compute slots, a shared artifact
+root and a PostgreSQL store; `prefect deployment run 'hybrid-eval/default' --watch`, then
+the rows in the store."""
 
 from __future__ import annotations
 
 import json
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -23,20 +26,27 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def prefect_services(shared_data):
+def prefect_services(shared_data, postgres, tmp_path_factory):
+    """Server, deployments and two workers as two machines; yields (port, store URL, artifact root, homes)."""
+    folder = tmp_path_factory.mktemp("two-machines")
+    root, homes = f"file://{folder / 'artifacts'}", [folder / "machine-1", folder / "machine-2"]
+    url = postgres.new_database()
     port = free_port()
-    services.start_server(port)
-    try:
-        services.deploy(port)
-        services.start_workers(2, port)
-        yield port
-    finally:
-        stopped = services.stop_all()
-        assert "server" in stopped
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HYBRID_EVAL_DB_URL", url)
+        env.setenv("HYBRID_EVAL_ARTIFACTS", root)
+        services.start_server(port)
+        try:
+            services.deploy(port)
+            services.start_workers(2, port, homes=homes)
+            yield port, url, root, homes
+        finally:
+            stopped = services.stop_all()
+            assert "server" in stopped
 
 
-def test_deployment_run_on_two_workers_stores_rows(prefect_services, tiny_model, tmp_path):
-    port = prefect_services
+def test_deployment_run_on_two_machines_stores_every_row_once(prefect_services, tiny_model, tmp_path):
+    port, url, root, homes = prefect_services
     listed = services.prefect(port, "deployment", "ls").stdout
     for name in ("hybrid-eval/default", "hybrid-eval/nightly", "train-and-evaluate/worker"):
         assert name in listed
@@ -47,7 +57,7 @@ def test_deployment_run_on_two_workers_stores_rows(prefect_services, tiny_model,
                           env=services.environment(port), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
-    engine = make_engine()
+    engine = make_engine(url)
     runs = queries.runs(engine, experiment="e2e")
     assert sorted(runs["strategy"]) == ["cross", "hybrid", "mono", "reference"]
     assert (runs["status"] == "completed").all()
@@ -60,3 +70,18 @@ def test_deployment_run_on_two_workers_stores_rows(prefect_services, tiny_model,
     logs = {w: (services.state_dir() / f"{w}.log").read_text() for w in ("worker-1", "worker-2")}
     for worker, text in logs.items():
         assert f"Worker '{worker}' submitting flow run" in text, text[-1000:]
+
+    # what passed between flow runs lives in the artifact root, not in one machine's cache
+    files = queries.artifacts(engine, runs["id"].tolist())
+    assert len(files) == 4 * len(QUICK_EVAL_SETS) + 3 and files["path"].str.startswith(root + "/").all()
+    shared = Path(root.removeprefix("file://"))
+    assert len(list((shared / "models").glob("*.complete"))) == 3
+    assert len(list((shared / "data").glob("*.complete"))) == 1
+    # each machine worked in its own cache: both evaluated something there
+    for home in homes:
+        assert list((home / "evaluations").glob("*/summary.json")), home
+    assert queries.row_counts(engine)["runs"] == 4  # every run stored once
+    # the compute slots were Prefect's own concurrency limits, one per machine
+    for machine in ("machine-1", "machine-2"):
+        limit = json.loads(services.prefect(port, "gcl", "inspect", f"compute-{machine}", "-o", "json").stdout)
+        assert limit["name"] == f"compute-{machine}" and limit["limit"] == 1

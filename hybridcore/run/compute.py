@@ -4,7 +4,10 @@ Two workers on one 2-core machine that train three models at once each run about
 slower than one alone (measured: ~1 vs 13 examples/s), and every run finishes last. A slot is
 an advisory file lock named after the host, so workers on one machine queue while workers on
 other machines (even sharing ``HYBRID_EVAL_HOME`` over a network folder) go on in parallel.
-``HYBRID_EVAL_COMPUTE_SLOTS`` sets how many heavy steps one machine runs at once (default 1).
+``HYBRID_EVAL_COMPUTE_SLOTS`` sets how many heavy steps one machine runs at once (default 1);
+``HYBRID_EVAL_MACHINE`` names the machine where the host name does not (containers sharing
+one). Under a Prefect server, ``tasks.compute`` uses Prefect's own concurrency limit instead;
+this lock serves the runs without one.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ def slot_count() -> int:
     return int(value)
 
 
+def machine_name() -> str:
+    """``HYBRID_EVAL_MACHINE``, else the host name."""
+    return os.environ.get("HYBRID_EVAL_MACHINE") or socket.gethostname()
+
+
 def _slot_paths(host: str, slots: int) -> list[Path]:
     folder = home_dir() / "locks"
     folder.mkdir(parents=True, exist_ok=True)
@@ -43,7 +51,7 @@ def compute_slot(on_wait: Callable[[], None] | None = None) -> Iterator[float]:
     ``on_wait`` is called once if every slot is taken. The lock dies with the process, so a
     killed worker never leaves a slot held.
     """
-    paths = _slot_paths(socket.gethostname(), slot_count())
+    paths = _slot_paths(machine_name(), slot_count())
     started = time.perf_counter()
     warned = False
     while True:
