@@ -137,3 +137,62 @@ def test_the_experiment_command_runs_the_flow_and_prints_the_summary(prefect_ser
     assert "reference" in summary and "hybrid" in summary and "unknown" in summary
     assert "xquad-r (seen in fine-tuning" in result.output and "sib-200 (seen in fine-tuning" in result.output
     assert "make dashboard" in result.output
+
+
+_KILLED_FLOW = """
+import json, sys, time
+from hybridcore.train.trainer import Trainer
+
+real_step = Trainer.train_step
+def slow_after_checkpoint(self, batch, step):
+    if step >= 2:  # the checkpoint of step 2 is on disk: be killed during the next steps
+        sys.__stdout__.write("past checkpoint\\n")  # not print: the flow's log_prints takes those
+        sys.__stdout__.flush()
+        time.sleep(0.5)
+    return real_step(self, batch, step)
+Trainer.train_step = slow_after_checkpoint
+
+from flows.hybrid_eval import hybrid_eval
+from hybridcore.run.spec import RunSpec
+hybrid_eval(spec=RunSpec.from_dict(json.loads(sys.argv[1])), experiment="resumed", db_url=sys.argv[2])
+"""
+
+
+def test_a_worker_killed_while_training_resumes_from_its_checkpoint(prefect_server, tiny_model, shared_data, tmp_path,
+                                                                     monkeypatch):
+    """SIGKILL to the whole process mid-training; running the flow again resumes from the
+    checkpoint and ends with the figures of a run never interrupted."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from flows.hybrid_eval import hybrid_eval
+    from hybridcore.run.paths import home_dir
+
+    spec = tiny_spec(tiny_model, strategies=("hybrid",), steps=8, checkpoint_every=2, validate_every=4)
+    url = f"duckdb:///{tmp_path / 'store.duckdb'}"
+    monkeypatch.setenv("HYBRID_EVAL_HOME", str(tmp_path / "interrupted"))  # the killed worker's, then the re-run's
+    worker = subprocess.Popen([sys.executable, "-c", _KILLED_FLOW, json.dumps(spec.to_dict()), url], stdout=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        reached = any(line.strip() == "past checkpoint" for line in worker.stdout)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker and whatever it started
+        worker.wait()
+    assert reached, "the worker ended before its training passed a checkpoint"
+    assert list((home_dir() / "models" / "trained").glob("*.work/checkpoint/trainer_state.json"))
+    engine = make_engine(url)
+    assert queries.runs(engine, experiment="resumed").set_index("strategy").loc["hybrid", "status"] == "running"
+
+    hybrid_eval(spec=spec, experiment="resumed", db_url=url)
+    trained = next(p for p in (home_dir() / "models" / "trained").iterdir() if not p.name.endswith(".work"))
+    record = json.loads((trained / "training.json").read_text())
+    assert record["resumed_from_step"] in (2, 4, 6) and record["steps_done"] == 8
+
+    monkeypatch.setenv("HYBRID_EVAL_HOME", str(tmp_path / "never-interrupted"))
+    hybrid_eval(spec=spec, experiment="straight", db_url=url)
+    resumed, straight = figures_by_strategy(engine, "resumed"), figures_by_strategy(engine, "straight")
+    assert len(resumed) == 2 * QUICK_FIGURES_PER_RUN and resumed == straight
+    assert (queries.runs(engine, experiment="resumed")["status"] == "completed").all()

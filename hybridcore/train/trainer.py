@@ -168,6 +168,7 @@ class Trainer:
             record = load_checkpoint(ckpt_dir, self.model, self.optimizer)
             self.sampler.load_state_dict(record.pop("sampler"))
             state.update(record)
+            state["resumed_from_step"] = state["step"]
 
         bar = progress_bar(cfg.steps, f"train {cfg.strategy}", "step", progress, initial=state["step"])
         batches = iter(self.sampler)
@@ -215,7 +216,8 @@ class Trainer:
         )
         record = {"base_model": self.base_model, "config": asdict(self.config), "encoder": self.encoder.as_dict(),
                   "n_train_examples": len(self.train_examples),
-                  "n_validation_examples": len(self.val_examples), "code_version": self.code_version, **self.extra_record,
+                  "n_validation_examples": len(self.val_examples), "code_version": self.code_version,
+                  "resumed_from_step": state.get("resumed_from_step"), **self.extra_record,
                   **{k: v for k, v in asdict(result).items() if k != "model_dir"}}
         write_text_atomic(final / "training.json", json.dumps(record, indent=1, default=str))
         shutil.rmtree(self.work_dir, ignore_errors=True)
