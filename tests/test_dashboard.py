@@ -244,6 +244,34 @@ def test_a_store_locked_by_a_writer_gives_a_message(seeded_store, tmp_path, monk
         writer.wait()
 
 
+def test_every_view_reads_a_postgresql_store_while_a_run_writes(postgres, real_embeddings, xquad_small, afriqa_small,
+                                                                 afriqa_embeddings, flores_small, flores_embeddings, monkeypatch):
+    """On PostgreSQL a writer's open transaction blocks no reader: every view draws the
+    committed runs, with no lock message, and never the half-written one."""
+    url = postgres.new_database()
+    _seed(url, *real_embeddings, xquad_small, [("local-quick-e5-small-mlqa-r-20261125T140000Z", datetime.now(UTC))],
+          [(afriqa_small, afriqa_embeddings), (flores_small, flores_embeddings)])
+    engine = make_engine(url)
+    writing = store.start_run(engine, "in-flight/hybrid", experiment="in-flight", strategy="hybrid", model="e5-small",
+                              eval_sets="xquad-r", config={})
+    evaluation = evaluate_lareqa(xquad_small, *real_embeddings)
+    with engine.connect() as writer:
+        transaction = writer.begin()
+        store._bulk_insert(writer, store.MetricRow.__table__, evaluation.figures().assign(run_id=writing))
+        st.cache_data.clear()
+        for view in VIEWS:
+            at = _app(url, monkeypatch)
+            if view != "runs":
+                at = _page(at, view)
+            assert not at.exception and not at.error, view
+            assert not any("being written" in info.value for info in at.info), view
+        table = _app(url, monkeypatch).dataframe[0].value
+        # the four runs on three sets each, and the one in flight listed as running, without figures
+        assert len(table) == 4 * 3 + 1 and list(table.loc[table["status"] == "running", "name"]) == ["in-flight/hybrid"]
+        transaction.rollback()
+    assert queries.metrics(engine, [writing]).empty
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
