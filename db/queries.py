@@ -19,10 +19,15 @@ def _frame(engine: Engine, statement) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+STORE_TABLES = (Run, MetricRow, QueryScores, QueryIdList, Artifact)
+# Each packed array counts its length.
+PER_QUERY_VALUES = select(func.coalesce(func.sum(QueryScores.n_queries), 0))
+
+
 def is_initialised(engine: Engine) -> bool:
     """Whether the store has its tables (a new or foreign database file has not)."""
     names = set(inspect(engine).get_table_names())
-    return {model.__tablename__ for model in (Run, MetricRow, QueryScores, QueryIdList, Artifact)} <= names
+    return {model.__tablename__ for model in STORE_TABLES} <= names
 
 
 def needs_upgrade(engine: Engine) -> bool:
@@ -75,6 +80,8 @@ def query_scores(engine: Engine, run_ids: Sequence[int], dataset: str, metric: s
         QueryScores.run_id.in_([int(r) for r in run_ids]), QueryScores.dataset == dataset, QueryScores.metric == metric)
     if setting is not None:
         stmt = stmt.where(QueryScores.setting == setting)
+    # Rows come in key order so that every backend returns the same frame.
+    stmt = stmt.order_by(QueryScores.run_id, QueryScores.setting, QueryScores.query_lang, QueryScores.candidate_lang)
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
         digests = list({row.query_ids for row in rows})
@@ -104,7 +111,7 @@ def query_scores(engine: Engine, run_ids: Sequence[int], dataset: str, metric: s
 def per_query_values(engine: Engine) -> int:
     """How many per-query values the store holds (each packed array counts its length)."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.sum(QueryScores.n_queries), 0))).scalar_one())
+        return int(conn.execute(PER_QUERY_VALUES).scalar_one())
 
 
 def artifacts(engine: Engine, run_ids: Sequence[int]) -> pd.DataFrame:
@@ -117,7 +124,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
     """Rows per table."""
     out = {}
     with engine.connect() as conn:
-        for model in (Run, MetricRow, QueryScores, QueryIdList, Artifact):
+        for model in STORE_TABLES:
             out[model.__tablename__] = conn.execute(select(func.count()).select_from(model)).scalar_one()
     return out
 

@@ -9,9 +9,10 @@ row per group and metric, and each distinct list of query ids once in the whole 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as upsert
@@ -90,19 +91,21 @@ def _bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> None:
         conn.execute(insert(table), frame.to_dict("records"))
 
 
+def packed_row(id_lists: dict[str, tuple[int, bytes]], run_id: int, group: dict, query_ids: Sequence[str],
+               values: np.ndarray) -> dict:
+    """One group's per-query values as a ``per_query_scores`` row; its id list is added to
+    ``id_lists`` (digest -> count and packed ids)."""
+    digest, packed = pack_ids(list(query_ids))
+    id_lists[digest] = (len(query_ids), packed)
+    return {"run_id": run_id, **group, "query_ids": digest, "n_queries": len(query_ids), "scores": pack_values(values)}
+
+
 def packed_scores(run_id: int, evaluations: Iterable[Evaluation]) -> tuple[dict[str, tuple[int, bytes]], pd.DataFrame]:
-    """The run's per-query values as rows of packed arrays, and the id lists they refer to
-    (digest -> count and packed ids)."""
+    """The run's per-query values as rows of packed arrays, and the id lists they refer to."""
     id_lists: dict[str, tuple[int, bytes]] = {}
-    rows = []
-    for e in evaluations:
-        for g in e.groups:
-            digest, packed = pack_ids(g.query_ids)
-            id_lists[digest] = (len(g.query_ids), packed)
-            rows += [{"run_id": run_id, "dataset": e.dataset, "setting": g.setting, "query_lang": g.query_lang,
-                      "candidate_lang": g.candidate_lang, "metric": metric, "query_ids": digest,
-                      "n_queries": len(g.query_ids), "scores": pack_values(values)}
-                     for metric, values in g.per_query.items()]
+    rows = [packed_row(id_lists, run_id, {"dataset": e.dataset, "setting": g.setting, "query_lang": g.query_lang,
+                                          "candidate_lang": g.candidate_lang, "metric": metric}, g.query_ids, values)
+            for e in evaluations for g in e.groups for metric, values in g.per_query.items()]
     return id_lists, pd.DataFrame(rows)
 
 

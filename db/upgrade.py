@@ -23,9 +23,8 @@ from sqlalchemy import Engine, column, func, select, table, text
 
 from db.models import OLD_SCORES_TABLE, QueryScores
 from db.session import duckdb_path, is_duckdb, with_retry
-from db.packing import pack_ids, pack_values
-from db.queries import needs_upgrade
-from db.store import _bulk_insert, add_id_lists, init_store
+from db.queries import PER_QUERY_VALUES, needs_upgrade
+from db.store import _bulk_insert, add_id_lists, init_store, packed_row
 
 _GROUP = ["dataset", "setting", "query_lang", "candidate_lang", "metric"]
 # The old table as the code before wrote it (named here: reflection does not work on DuckDB).
@@ -33,13 +32,11 @@ _OLD = table(OLD_SCORES_TABLE, *(column(name) for name in ("run_id", *_GROUP, "q
 
 
 def _packed_run(frame: pd.DataFrame, run_id: int) -> tuple[dict[str, tuple[int, bytes]], pd.DataFrame]:
-    id_lists, rows = {}, []
+    id_lists: dict[str, tuple[int, bytes]] = {}
+    rows = []
     for key, part in frame.groupby(_GROUP, sort=False):
         part = part.sort_values("query_id", kind="stable")
-        digest, packed = pack_ids(part["query_id"].tolist())
-        id_lists[digest] = (len(part), packed)
-        rows.append({"run_id": run_id, **dict(zip(_GROUP, key)), "query_ids": digest, "n_queries": len(part),
-                     "scores": pack_values(part["value"].to_numpy())})
+        rows.append(packed_row(id_lists, run_id, dict(zip(_GROUP, key)), part["query_id"].tolist(), part["value"].to_numpy()))
     return id_lists, pd.DataFrame(rows)
 
 
@@ -61,7 +58,7 @@ def upgrade_store(engine: Engine) -> dict:
                 id_lists, rows = _packed_run(frame, run_id)
                 add_id_lists(conn, id_lists)
                 _bulk_insert(conn, QueryScores.__table__, rows)
-            moved = conn.execute(select(func.coalesce(func.sum(QueryScores.n_queries), 0))).scalar_one()
+            moved = conn.execute(PER_QUERY_VALUES).scalar_one()
             if moved != expected:
                 raise RuntimeError(f"upgrade moved {moved} of {expected} per-query values; nothing was changed")
             conn.execute(text(f"DROP TABLE {OLD_SCORES_TABLE}"))  # our own constant, not input

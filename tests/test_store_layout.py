@@ -70,7 +70,8 @@ def test_packed_scores_round_trip_bit_for_bit(backend, request, tmp_path, real_r
             expected = pd.DataFrame(e.per_query_columns())
             for metric in expected["metric"].unique():
                 got = queries.query_scores(engine, [run_id], e.dataset, metric)
-                want = expected[expected["metric"] == metric].reset_index(drop=True)
+                want = (expected[expected["metric"] == metric]
+                        .sort_values(["setting", "query_lang", "candidate_lang"], kind="stable").reset_index(drop=True))
                 pd.testing.assert_frame_equal(got[want.columns], want, check_exact=True, check_dtype=False)
     # id lists are shared: both runs evaluated the same questions
     counts = queries.row_counts(engine)
