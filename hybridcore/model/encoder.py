@@ -112,15 +112,18 @@ class Encoder:
             cached = self.cache.get(key)
             if cached is not None:
                 return cached
-        limit = self.settings.max_length
-        if contexts is None:
-            encoded = self.tokenizer(texts, truncation=True, max_length=limit)
-        else:
-            encoded = self.tokenizer(texts, list(contexts), truncation="longest_first", max_length=limit)
-        out = self._encode(encoded, progress)
+        out = self._encode(self.tokenize(texts, contexts), progress)
         if key is not None:
             self.cache.put(key, out)
         return out
+
+    def tokenize(self, texts: Sequence[str], contexts: Sequence[str] | None = None):
+        """Token ids of ``texts`` (prefixes already added), each with its context as a pair
+        where given, cut to the encoder's max length the way encoding cuts them."""
+        limit = self.settings.max_length
+        if contexts is None:
+            return self.tokenizer(list(texts), truncation=True, max_length=limit)
+        return self.tokenizer(list(texts), list(contexts), truncation="longest_first", max_length=limit)
 
     @property
     def fingerprint(self) -> str:
