@@ -178,7 +178,7 @@ def main(model: str = "e5-small", dataset: str = "xquad-r", languages: list[str]
     data = load_lareqa(dataset, languages)
     report = {"model": model, "dataset": dataset, "machine": machine(device)}
     peaks = report["machine"]["gemm_flops"]
-    report["encoding"] = bench_encoding(model, data.sample(questions), peaks, report["machine"]["fast_bf16"], profile)
+    report["encoding"] = bench_encoding(model, data.sample(max(1, questions // len(data.languages))), peaks, report["machine"]["fast_bf16"], profile)
     if full_quality:
         if not report["machine"]["fast_bf16"]:
             raise RuntimeError(f"--full-quality compares bf16 with fp32 over the whole set, and this machine multiplies bf16 "

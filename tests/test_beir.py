@@ -9,6 +9,7 @@ import pytest
 
 from hybridcore.data.beir import export_beir, load_beir
 from hybridcore.data.lareqa import RetrievalSet
+from hybridcore.data.registry import load_dataset
 from hybridcore.errors import DataError
 from hybridcore.eval.settings import evaluate_beir, evaluate_lareqa
 
@@ -20,6 +21,8 @@ def test_export_and_load_round_trip(xquad, tmp_path):
     assert len(data.doc_ids) == 1276 and len(data.query_ids) == 1190
     assert sum(len(v) for v in data.qrels.values()) == 1190
     assert (folder / "qrels" / "test.tsv").read_text().splitlines()[0] == "query-id\tcorpus-id\tscore"
+    with pytest.raises(DataError, match="cannot be sampled"):
+        load_dataset(f"{folder}?sample=10")
 
 
 def test_cross_language_export_records_both_languages(xquad, tmp_path):

@@ -68,17 +68,17 @@ def test_gemm_peak_counts_two_flops_per_multiply_add_over_the_timed_calls(monkey
 
 
 def test_sample_keeps_whole_question_groups_with_all_their_answers(xquad):
-    sample = xquad.sample(200, seed=3)
+    sample = xquad.sample(20, seed=3)
     ids = {q.id for q in sample.questions}
-    assert 150 <= len(sample.questions) <= 250
+    assert len(ids) == 20 and len(sample.questions) == 20 * len(xquad.languages)
     assert all(len([q for q in sample.questions if q.id == i]) == len(xquad.languages) for i in ids)
     candidate_ids = {c.id for c in sample.candidates}
     assert candidate_ids == {r for q in sample.questions for r in q.relevant}
-    assert sample == xquad.sample(200, seed=3) and sample != xquad.sample(200, seed=4)
+    assert sample == xquad.sample(20, seed=3) and sample != xquad.sample(20, seed=4)
 
 
 def test_sentence_transformers_encodes_the_texts_ours_does(tiny_model, xquad_small):
-    sample = xquad_small.sample(20)
+    sample = xquad_small.sample(6)
     ours = Encoder(str(tiny_model), EncoderSettings(precision="fp32"))
     q, c = sample.encode(ours, candidate_context=True)
     texts = ["query: " + x.text for x in sample.questions] + [("passage: " + x.sentence, x.context) for x in sample.candidates]

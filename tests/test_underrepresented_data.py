@@ -53,6 +53,36 @@ def test_dataset_references_carry_load_options(shared_data):
         parse_reference("afriqa?lnaguages=hau")
 
 
+def test_sampled_references_keep_each_query_with_its_relevant_candidates(shared_data):
+    """The quick profile's samples: a fixed draw, the same rows whatever loads them, each
+    query with every candidate relevant to it, and a pool of exactly those."""
+    full = load_dataset("afriqa")
+    afriqa = load_dataset("afriqa?sample=100")
+    assert {lang: sum(q.lang == lang for q in afriqa.questions) for lang in afriqa.question_languages} == \
+        {lang: 100 for lang in full.question_languages}
+    assert {q.passage for q in afriqa.questions} == set(range(len(afriqa.passages)))
+    gold = {q.id: full.passages[q.passage] for q in full.questions}
+    assert all(afriqa.passages[q.passage] == gold[q.id] for q in afriqa.questions)
+
+    xquad = load_dataset("xquad-r?sample=300")
+    ids = {q.id for q in xquad.questions}
+    assert len(ids) == 300 and len(xquad.questions) == 300 * 11
+    assert {c.id for c in xquad.candidates} == {r for q in xquad.questions for r in q.relevant}
+
+    full_sib = load_dataset("sib-200?languages=quick&split=test")
+    sib = load_dataset("sib-200?languages=quick&split=test&sample=100")
+    assert len(sib.index_ids) == 100 and sib.languages == full_sib.languages
+    rows = [full_sib.index_ids.index(i) for i in sib.index_ids]
+    assert rows == sorted(rows)
+    assert all(sib.texts[lang][k] == full_sib.texts[lang][row] for lang in range(len(sib.languages)) for k, row in enumerate(rows))
+
+    assert load_dataset("afriqa?sample=100") == afriqa  # the same draw every time
+    assert dataset_identity("xquad-r?sample=300") not in {dataset_identity("xquad-r"), dataset_identity("xquad-r?sample=200")}
+    for bad in ("0", "-3", "ten", "2.5"):
+        with pytest.raises(DataError, match="positive whole number"):
+            parse_reference(f"xquad-r?sample={bad}")
+
+
 # --- bad input ----------------------------------------------------------------------------
 
 def _afriqa_copy(tmp_path: Path, shared_data: Path) -> Path:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,6 +72,20 @@ class AfriqaSet:
         """What was left out of the evaluation, and why."""
         return {"split": self.split, "pool_passages": len(self.passages),
                 "questions_left_out": dict(self.left_out)}
+
+    def sample(self, per_language: int, seed: int = 0) -> AfriqaSet:
+        """``per_language`` questions of each language, drawn at random, against a pool of
+        exactly their gold passages."""
+        rng = np.random.default_rng(seed)
+        chosen: list[AfriqaQuestion] = []
+        for lang in self.question_languages:
+            mine = [q for q in self.questions if q.lang == lang]
+            picked = set(rng.choice(len(mine), size=min(len(mine), per_language), replace=False).tolist())
+            chosen += [q for i, q in enumerate(mine) if i in picked]
+        old_rows = sorted({q.passage for q in chosen})
+        new_row = {old: new for new, old in enumerate(old_rows)}
+        return AfriqaSet(self.name, self.split, tuple(replace(q, passage=new_row[q.passage]) for q in chosen),
+                         tuple(self.passages[i] for i in old_rows), self.left_out)
 
     # --- RetrievalData (evaluation code imported when used: loading needs no torch) -----
 

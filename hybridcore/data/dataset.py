@@ -55,15 +55,23 @@ class RetrievalData(Protocol):
         ...
 
 
+# One fixed draw: every model and seed of an experiment is evaluated on the same sample,
+# so their per-query scores stay paired.
+SAMPLE_SEED = 0
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     """What a caller may ask of a loader: a subset of languages (codes in any spelling, or a
     subset the format names, such as SIB-200's ``quick``), a language tag for formats that do
-    not record one, a split (``None``: the format's default)."""
+    not record one, a split (``None``: the format's default), and ``sample``: about that many
+    queries per language, drawn with ``SAMPLE_SEED`` (whole parallel groups, and a pool of
+    exactly their relevant candidates), for quick runs; ``None`` keeps everything."""
 
     languages: tuple[str, ...] | None = None
     lang: str | None = None
     split: str | None = None
+    sample: int | None = None
 
     def __post_init__(self) -> None:
         if self.languages is not None:

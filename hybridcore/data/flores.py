@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +59,13 @@ class FloresSet:
     def notes(self) -> dict:
         return {"split": self.split, "sentences_per_language": len(self.index_ids),
                 "folders": dict(zip(self.languages, self.folders))}
+
+    def sample(self, per_language: int, seed: int = 0) -> FloresSet:
+        """``per_language`` sentences, drawn at random, the same ones in every language."""
+        rng = np.random.default_rng(seed)
+        kept = sorted(rng.choice(len(self.index_ids), size=min(len(self.index_ids), per_language), replace=False).tolist())
+        return replace(self, index_ids=tuple(self.index_ids[i] for i in kept),
+                       texts=tuple(tuple(lang[i] for i in kept) for lang in self.texts))
 
     # --- RetrievalData (evaluation code imported when used: loading needs no torch) -----
 

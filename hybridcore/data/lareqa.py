@@ -72,14 +72,13 @@ class RetrievalSet:
     def candidates_in(self, lang: str) -> list[Candidate]:
         return [c for c in self.candidates if c.lang == lang]
 
-    def sample(self, questions: int, seed: int = 0) -> RetrievalSet:
-        """A smaller set of about ``questions`` questions: whole parallel question groups (the
-        same id in every language), drawn at random, with exactly the candidates relevant to
-        them, so each question keeps all its answers and the pool its languages."""
+    def sample(self, per_language: int, seed: int = 0) -> RetrievalSet:
+        """``per_language`` parallel question groups (the same id in every language; XQuAD-R:
+        that many questions per language), drawn at random, with exactly the candidates
+        relevant to them, so each question keeps all its answers and the pool its languages."""
         ids = sorted({q.id for q in self.questions})
-        per_group = max(1, len(self.questions) // len(ids))
         rng = np.random.default_rng(seed)
-        kept = set(rng.choice(ids, size=min(len(ids), max(1, questions // per_group)), replace=False).tolist())
+        kept = set(rng.choice(ids, size=min(len(ids), per_language), replace=False).tolist())
         chosen = tuple(q for q in self.questions if q.id in kept)
         relevant = {r for q in chosen for r in q.relevant}
         return RetrievalSet(self.name, chosen, tuple(c for c in self.candidates if c.id in relevant), self.files)

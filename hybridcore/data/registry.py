@@ -2,7 +2,8 @@
 
 A reference is a name (``xquad-r``: a folder under the data directory,
 ``HYBRID_EVAL_DATA_DIR``) or a path, optionally followed by load options in URL query form:
-``sib-200?languages=quick&split=test``, ``afriqa?languages=hau,yor``. One string thus names
+``sib-200?languages=quick&split=test``, ``afriqa?languages=hau,yor``, ``xquad-r?sample=300``
+(see ``LoadOptions``). One string thus names
 exactly what is evaluated wherever a dataset is passed: the command line, a run spec, the
 store. The first registered format whose ``detect`` accepts the folder reads it.
 """
@@ -14,13 +15,13 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from hybridcore.data import afriqa, beir, flores, hub, lareqa
-from hybridcore.data.dataset import DatasetFormat, LoadOptions, RetrievalData
+from hybridcore.data.dataset import SAMPLE_SEED, DatasetFormat, LoadOptions, RetrievalData
 from hybridcore.errors import DataError
 from hybridcore.files import content_hash, folder_hash
 from hybridcore.run.paths import resolve_dataset_dir
 
 FORMATS: dict[str, DatasetFormat] = {}
-_OPTION_NAMES = ("languages", "lang", "split")
+_OPTION_NAMES = ("languages", "lang", "split", "sample")
 
 
 def register(fmt: DatasetFormat) -> DatasetFormat:
@@ -49,10 +50,18 @@ def parse_reference(reference: str | Path, options: LoadOptions | None = None) -
         given = {k: v[-1] for k, v in parsed.items()}
         if "languages" in given:
             given["languages"] = tuple(code for code in given["languages"].split(",") if code)
+        if "sample" in given:
+            given["sample"] = _positive_int(text, "sample", given["sample"])
         options = replace(options, **given)
     if location.startswith(hub.PREFIX):
         return location, options
     return resolve_dataset_dir(location), options
+
+
+def _positive_int(reference: str, name: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise DataError(reference, "dataset reference", f"option {name!r} must be a positive whole number, got {value!r}")
+    return int(value)
 
 
 def format_of(folder: Path) -> DatasetFormat:
@@ -72,8 +81,14 @@ def load_dataset(reference: str | Path, options: LoadOptions | None = None) -> R
     """Load a dataset; bad input fails here, before any model is loaded."""
     location, options = parse_reference(reference, options)
     if isinstance(location, str):
-        return hub.load_hub(location.removeprefix(hub.PREFIX), options)
-    return format_of(location).load(location, options)
+        data = hub.load_hub(location.removeprefix(hub.PREFIX), options)
+    else:
+        data = format_of(location).load(location, options)
+    if options.sample is None:
+        return data
+    if not hasattr(data, "sample"):
+        raise DataError(str(reference), "dataset reference", f"a {type(data).__name__} cannot be sampled: leave out 'sample'")
+    return data.sample(options.sample, SAMPLE_SEED)
 
 
 def dataset_identity(reference: str | Path, options: LoadOptions | None = None) -> str:
@@ -83,6 +98,11 @@ def dataset_identity(reference: str | Path, options: LoadOptions | None = None) 
     if isinstance(location, str):
         local = Path(location.removeprefix(hub.PREFIX))
         return content_hash("hub", location, options.languages, options.lang, options.split,
-                            folder_hash(local) if local.is_dir() else None)
+                            folder_hash(local) if local.is_dir() else None, *_sampled(options))
     return content_hash(format_of(location).name, location.name, options.languages, options.lang, options.split,
-                        folder_hash(location))
+                        folder_hash(location), *_sampled(options))
+
+
+def _sampled(options: LoadOptions) -> tuple:
+    """The sample's part of an identity; empty when unsampled, so older identities hold."""
+    return () if options.sample is None else (options.sample, SAMPLE_SEED)
