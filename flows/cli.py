@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from flows.store_cli import store_app
-from hybridcore.run.spec import DEFAULT_ENCODER, PROFILES, EncoderSettings, RunSpec, TrainConfig
+from hybridcore.run.spec import DEFAULT_ENCODER, PROFILES, Arm, EncoderSettings, RunSpec, TrainConfig
 
 app = typer.Typer(help="Train and evaluate multilingual dense retrievers (LAReQA protocol).", no_args_is_help=True)
 model_app = typer.Typer(help="Models on hand offline.", no_args_is_help=True)
@@ -99,7 +99,8 @@ def train(
     leakage = pipeline.zero_shot_guard(data, list(spec.eval_sets), allow_overlap)
     for r in leakage:
         typer.echo(f"zero-shot guard vs {r['eval_set']}: {r['query_overlap']} query and {r['passage_overlap']} passage overlaps")
-    trained = pipeline.train_model(spec, strategy, data, {"leakage": leakage}, progress=True)
+    trained = pipeline.train_model(spec, Arm(strategy, seed, alpha if strategy == "hybrid" else None), data,
+                                   {"leakage": leakage}, progress=True)
     record = pipeline.training_record(trained.path)
     best = record["best_validation_loss"]
     typer.echo(f"{'reused' if trained.reused else 'trained'} {record['steps_done']} steps"
@@ -173,7 +174,8 @@ def evaluate(
 
 @app.command()
 def experiment(
-    profile: Annotated[str, typer.Option(help=f"{' or '.join(PROFILES)}: quick takes minutes on 2 CPU cores, full is the real experiment.")] = SPEC.profile,
+    profile: Annotated[str, typer.Option(help=f"{' or '.join(PROFILES)}: quick takes minutes on 2 CPU cores, standard adds "
+                                              "seeds and an alpha sweep, full is the paper-scale run.")] = SPEC.profile,
     spec_file: Annotated[Optional[Path], typer.Option("--spec", help="A stored run spec (`hybrid-eval store spec RUN`); other options ignored.")] = None,
     model: Annotated[str, typer.Option(help="Base model: e5-small, a local folder, or a hub name.")] = SPEC.model,
     train_data: Annotated[str, typer.Option("--train", help="LAReQA set (mlqa-r), a .jsonl file, or hf:<dataset>.")] = SPEC.train_set,
@@ -183,10 +185,16 @@ def experiment(
     alpha: Annotated[float, typer.Option(help="hybrid: probability of a monolingual batch.")] = TRAIN.alpha,
     steps: Annotated[Optional[int], typer.Option(help="Training steps (default: the profile's).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Pairs per batch (default: the profile's).")] = None,
-    seed: Annotated[int, typer.Option()] = TRAIN.seed,
-    name: Annotated[Optional[str], typer.Option("--experiment", help="Experiment name (default: origin, profile, model, data, time).")] = None,
+    seed: Annotated[int, typer.Option(help="The (first) training seed.")] = TRAIN.seed,
+    seeds: Annotated[Optional[str], typer.Option(help="Training seeds: a count (3: seed, seed+1, seed+2) or a list (42,7,13); "
+                                                      "default: the profile's.")] = None,
+    alphas: Annotated[Optional[str], typer.Option(help="Hybrid's alpha sweep, e.g. 0.3,0.5,0.7 (at the first seed; "
+                                                       "--alpha at every seed); default: the profile's.")] = None,
+    full_grid: Annotated[bool, typer.Option(help="Every alpha at every seed.")] = False,
+    name: Annotated[Optional[str], typer.Option("--experiment", help="Experiment name (default: origin, profile, model, data, time); "
+                                                                       "the same name again resumes an interrupted experiment.")] = None,
 ) -> None:
-    """Run the hybrid-eval flow here, in process: reference + one model per strategy, stored and summarised."""
+    """Run the hybrid-eval flow here, in process: reference + one model per strategy, seed and alpha, stored and summarised."""
     from flows.hybrid_eval import hybrid_eval
     from hybridcore.run.spec import profile_spec
 
@@ -195,12 +203,33 @@ def experiment(
     else:
         changes = {"model": model, "train_set": train_data, "alpha": alpha, "seed": seed}
         changes |= {k: v for k, v in (("eval_sets", eval_sets), ("strategies", strategies), ("steps", steps),
-                                      ("batch_size", batch_size)) if v}
+                                      ("batch_size", batch_size), ("full_grid", full_grid)) if v}
+        if seeds:
+            changes["seeds"] = _seeds(seeds, seed)
+        if alphas:
+            changes["alphas"] = _numbers(alphas, float, "--alphas")
         spec = profile_spec(profile, **changes)
     started = time.perf_counter()
     out = hybrid_eval(spec=spec, experiment=name)
     typer.echo(f"\nexperiment {out['experiment']} ({time.perf_counter() - started:.0f} s)\n{out['summary']}")
     typer.echo("\nopen the dashboard: make dashboard  (or: streamlit run dashboard/app.py)")
+
+
+def _numbers(text: str, kind: type, option: str) -> tuple:
+    try:
+        return tuple(kind(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}", param_hint=option) from None
+
+
+def _seeds(text: str, first: int) -> tuple[int, ...]:
+    """``3`` is three seeds from ``first`` on; ``42,7`` is those seeds."""
+    values = _numbers(text, int, "--seeds")
+    if "," not in text:
+        if values[0] < 1:
+            raise typer.BadParameter(f"a count of seeds must be positive, got {text!r}", param_hint="--seeds")
+        return tuple(range(first, first + values[0]))
+    return values
 
 
 @app.command()

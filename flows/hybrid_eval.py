@@ -2,9 +2,10 @@
 
 1. Prepare the multilingual training pairs and check that no evaluation set overlaps them.
 2. Evaluate the untrained model: the reference every strategy is compared with.
-3. For each batch strategy (X-X-mono, X-Y cross, hybrid with alpha), fine-tune one model and
-   evaluate it zero-shot; each strategy is its own flow run, so the workers of a pool share
-   the experiment.
+3. For each batch strategy (X-X-mono, X-Y cross, hybrid with alpha) and training seed, and
+   for hybrid's alpha sweep, fine-tune one model and evaluate it zero-shot; each is its own
+   flow run, so the workers of a pool share the experiment. Models and evaluations are kept
+   by content hash, so an interrupted experiment started again resumes where it stopped.
 4. Store every figure per language and language pair, and print the summary.
 """
 
@@ -19,7 +20,7 @@ from prefect.runtime import deployment as current_deployment
 
 from hybridcore.run.naming import experiment_name, run_fields
 from hybridcore.run.pipeline import PreparedData
-from hybridcore.run.spec import RunSpec, profile_spec
+from hybridcore.run.spec import Arm, RunSpec, profile_spec
 from tasks.data import prepare_training_data, zero_shot_guard
 from tasks.evaluate import evaluate_model
 from tasks.store import mark_failed, open_run, store_results
@@ -30,17 +31,19 @@ STRATEGY_DEPLOYMENT = "train-and-evaluate/worker"
 
 @flow(name="train-and-evaluate", log_prints=True)
 def train_and_evaluate(experiment: str, strategy: str, spec: RunSpec, data: PreparedData, leakage: list[dict],
-                       db_url: str | None = None) -> dict:
-    """One strategy: fine-tune (unless ``reference``), evaluate on every set, store."""
-    name = f"{experiment}/{strategy}"
-    run_id = open_run(name, run_fields(spec, strategy, experiment, data.languages, leakage), db_url)
+                       db_url: str | None = None, seed: int | None = None, alpha: float | None = None) -> dict:
+    """One arm (strategy, seed, alpha): fine-tune (unless ``reference``), evaluate on every
+    set, store."""
+    arm = None if strategy == "reference" else Arm(strategy, spec.train.seed if seed is None else seed, alpha)
+    name = f"{experiment}/{spec.run_suffix(arm) if arm else strategy}"
+    run_id = open_run(name, run_fields(spec, arm, experiment, data.languages, leakage), db_url)
     timings: dict[str, float] = {}
     try:
         artifacts: list[tuple[str, str]] = []
         model = spec.model
-        if strategy != "reference":
+        if arm is not None:
             started = time.perf_counter()
-            trained = train_model(spec, strategy, data, {"experiment": experiment, "leakage": leakage})
+            trained = train_model(spec, arm, data, {"experiment": experiment, "leakage": leakage})
             timings["wait:train"] = trained["slot_wait_seconds"]
             timings["train"] = time.perf_counter() - started - trained["slot_wait_seconds"]
             timings["train_examples_per_second"] = trained["examples_per_second"]
@@ -64,8 +67,8 @@ def train_and_evaluate(experiment: str, strategy: str, spec: RunSpec, data: Prep
 @flow(name="hybrid-eval", log_prints=True)
 def hybrid_eval(profile: str = "quick", spec: RunSpec | None = None, experiment: str | None = None,
                 work_pool: bool = False, db_url: str | None = None) -> dict:
-    """Reference plus one fine-tuned model per strategy, all evaluated zero-shot and stored.
-    ``spec`` is the whole run specification; without it, the profile's."""
+    """Reference plus one fine-tuned model per arm (strategy, seed, alpha), all evaluated
+    zero-shot and stored. ``spec`` is the whole run specification; without it, the profile's."""
     logger = get_run_logger()
     spec = spec or profile_spec(profile)
     # Runs of a deployment carry its name ("nightly-...") so the dashboard can follow a schedule over time.
@@ -80,20 +83,21 @@ def hybrid_eval(profile: str = "quick", spec: RunSpec | None = None, experiment:
     else:
         data, leakage = PreparedData(path="", fingerprint="", n_examples=0, languages=[]), []
 
-    # 2-3. The untrained reference, then one model per batch strategy.
+    # 2-3. The untrained reference (once: it has no seed), then one model per arm.
     common = dict(experiment=experiment, spec=spec, data=data, leakage=leakage, db_url=db_url)
     runs = [train_and_evaluate(strategy="reference", **common)]
-    if work_pool:
-        # Each strategy is a flow run of its own deployment: any worker of the pool may take it.
-        with ThreadPoolExecutor(len(spec.strategies)) as pool:
-            flow_runs = list(pool.map(lambda s: run_deployment(STRATEGY_DEPLOYMENT, parameters={**common, "strategy": s},
-                                                               timeout=None), spec.strategies))
+    arms = [dict(strategy=a.strategy, seed=a.seed, alpha=a.alpha) for a in spec.arms()]
+    if work_pool and arms:
+        # Each arm is a flow run of its own deployment: any worker of the pool may take it.
+        with ThreadPoolExecutor(len(arms)) as pool:
+            flow_runs = list(pool.map(lambda arm: run_deployment(STRATEGY_DEPLOYMENT, parameters={**common, **arm},
+                                                                 timeout=None), arms))
         failed = [r.name for r in flow_runs if not r.state.is_completed()]
         if failed:
-            raise RuntimeError(f"strategy runs did not complete: {failed}")
-        runs += [{"run": f"{experiment}/{s}", "flow_run": str(r.id)} for s, r in zip(spec.strategies, flow_runs)]
+            raise RuntimeError(f"arm runs did not complete: {failed}")
+        runs += [{"run": f"{experiment}/{spec.run_suffix(a)}", "flow_run": str(r.id)} for a, r in zip(spec.arms(), flow_runs)]
     else:
-        runs += [train_and_evaluate(strategy=s, **common) for s in spec.strategies]
+        runs += [train_and_evaluate(**arm, **common) for arm in arms]
 
     # 4. What the experiment found.
     from flows.summary import experiment_summary

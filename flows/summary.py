@@ -5,22 +5,30 @@ from __future__ import annotations
 from db import queries
 from db.session import make_engine
 from hybridcore.analysis.coverage import run_languages
-from hybridcore.analysis.figures import strategy_rank
+from hybridcore.analysis.figures import arm_labels, strategy_rank
 from hybridcore.analysis.tables import coverage_table
 
 
 def experiment_summary(experiment: str, db_url: str | None = None) -> str:
-    """Each run of the experiment, per dataset: the headline figures over all languages and
-    per coverage group (seen in fine-tuning, pretraining only, never seen)."""
+    """Each arm of the experiment (strategy, and alpha where it sweeps them), per dataset:
+    the headline figures over all languages and per coverage group (seen in fine-tuning,
+    pretraining only, never seen), averaged over its seeds."""
     engine = make_engine(db_url)
     runs = queries.runs(engine, experiment=experiment)
-    runs = runs.sort_values("strategy", key=lambda s: s.map(strategy_rank), kind="stable")
     if runs.empty:
         return f"no runs stored for {experiment}"
+    runs = runs.assign(arm=arm_labels(runs)).sort_values(["strategy", "alpha"], key=_table_order, kind="stable")
     figures = queries.metrics(engine, runs["id"].tolist())
-    figures["run"] = figures["run_id"].map(dict(zip(runs["id"], runs["strategy"])))
+    figures["run"] = figures["run_id"].map(dict(zip(runs["id"], runs["arm"])))
     fine_tuning, pretraining = run_languages(runs)
+    arms = list(dict.fromkeys(runs["arm"]))
+    seeds = sorted(runs["seed"].dropna().astype(int).unique())
+    head = f"means over seeds {', '.join(map(str, seeds))} (the reference has none)\n\n" if len(seeds) > 1 else ""
     tables = [f"{dataset} (seen in fine-tuning: {','.join(sorted(fine_tuning)) or '-'})\n"
-              f"{coverage_table(figures, runs['strategy'].tolist(), dataset, fine_tuning, pretraining)}"
+              f"{coverage_table(figures, arms, dataset, fine_tuning, pretraining)}"
               for dataset in figures["dataset"].unique()]
-    return "\n\n".join(tables)
+    return head + "\n\n".join(tables)
+
+
+def _table_order(column):
+    return column.map(strategy_rank) if column.name == "strategy" else column

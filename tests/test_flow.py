@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
@@ -123,14 +124,52 @@ def test_bad_input_is_not_retried_but_a_transient_failure_is(prefect_server, tin
         assert len(calls) == expected_calls, error
 
 
+def test_seeds_and_an_alpha_sweep_are_runs_of_their_own_and_an_interrupted_experiment_resumes(
+        prefect_server, tiny_model, shared_data, tmp_path, monkeypatch):
+    # before the command-line test: Prefect's log handlers keep the stream CliRunner closes,
+    # and logging this test's failure through them recurses
+    from flows.hybrid_eval import hybrid_eval
+    from hybridcore.errors import DataError
+    from hybridcore.run import pipeline
+
+    url = f"duckdb:///{tmp_path / 'store.duckdb'}"
+    monkeypatch.setenv("HYBRID_EVAL_HOME", str(tmp_path / "home"))  # nothing trained before
+    real_train, seeds_trained, interrupt = pipeline.train, [], [True]
+
+    def train(model, examples, config, *args, **kwargs):
+        if config.seed == 2 and interrupt[0]:
+            raise DataError("test", "seed 2", "interrupted")  # bad input: not retried, the experiment stops
+        seeds_trained.append((config.seed, config.strategy, config.alpha))
+        return real_train(model, examples, config, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "train", train)
+    spec = tiny_spec(tiny_model, seed=1, seeds=(1, 2), alphas=(0.3, 0.5))
+    with pytest.raises(DataError, match="interrupted"):
+        hybrid_eval(spec=spec, experiment="grid", db_url=url)
+    assert sorted(seeds_trained) == [(1, "hybrid", 0.3), (1, "hybrid", 0.5), (1, "mono", 0.5)]
+
+    interrupt[0] = False
+    out = hybrid_eval(spec=spec, experiment="grid", db_url=url)
+    assert seeds_trained[3:] == [(2, "mono", 0.5), (2, "hybrid", 0.5)]  # the first seed's models were reused
+    runs = queries.runs(make_engine(url), experiment="grid").set_index("name")
+    assert sorted(runs.index) == ["grid/hybrid-alpha0.3-seed1", "grid/hybrid-alpha0.5-seed1", "grid/hybrid-alpha0.5-seed2",
+                                  "grid/mono-seed1", "grid/mono-seed2", "grid/reference"]
+    assert (runs["status"] == "completed").all()
+    assert runs.loc["grid/hybrid-alpha0.3-seed1", ["seed", "alpha"]].tolist() == [1, 0.3]
+    assert runs.loc["grid/mono-seed2", "seed"] == 2 and pd.isna(runs.loc["grid/mono-seed2", "alpha"])
+    assert pd.isna(runs.loc["grid/reference", "seed"])
+    assert "means over seeds 1, 2" in out["summary"] and "hybrid α=0.3" in out["summary"]
+
+
 def test_the_experiment_command_runs_the_flow_and_prints_the_summary(prefect_server, tiny_model, shared_data):
     from typer.testing import CliRunner
 
     from flows.cli import app
 
     result = CliRunner().invoke(app, ["experiment", "--model", str(tiny_model), "--strategy", "hybrid", "--steps", "2",
-                                      "--batch-size", "4"])
+                                      "--batch-size", "4", "--seeds", "2", "--alphas", "0.3,0.5"])
     assert result.exit_code == 0, result.output
+    assert "means over seeds 42, 43" in result.output and "hybrid α=0.3" in result.output  # seed 42: both alphas
     assert "experiment local-quick-" in result.output  # not a deployment's run
     summary = result.output.split("afriqa (seen in fine-tuning: ar,de,en,es,hi,vi,zh)")[1]
     # the tiny model records no pretraining languages: what fine-tuning did not see is "unknown"

@@ -17,7 +17,7 @@ from hybridcore.data.pairs import TrainingExample, write_jsonl
 from hybridcore.data.registry import dataset_identity, load_dataset
 from hybridcore.model.encoder import Encoder
 from hybridcore.run import pipeline
-from hybridcore.run.spec import EncoderSettings, RunSpec, profile_spec
+from hybridcore.run.spec import Arm, EncoderSettings, RunSpec, profile_spec
 
 FP32 = EncoderSettings(precision="fp32")
 
@@ -26,7 +26,7 @@ def test_a_model_trained_with_cls_pooling_is_evaluated_with_cls_pooling(tiny_mod
     spec = profile_spec("quick", model=str(tiny_model), steps=2, batch_size=4, pooling="cls", query_prefix="q: ")
     assert spec.encoder.pooling == "cls" and spec.train.steps == 2
     data = pipeline.prepare_training_data("mlqa-r")
-    trained = pipeline.train_model(spec, "hybrid", data)
+    trained = pipeline.train_model(spec, Arm("hybrid", 42, 0.5), data)
 
     options = LoadOptions(languages=("en", "th"))
     files = pipeline.evaluate_model(trained.path, "xquad-r", FP32, candidate_context=False, options=options)
@@ -78,3 +78,28 @@ def test_a_stored_spec_reads_back_equal_and_refuses_unknown_fields():
         RunSpec.from_dict({**spec.to_dict(), "learning_rate": 1.0})
     with pytest.raises(ValueError, match="unknown strategies"):
         profile_spec("quick", strategies=["mono", "bilingual"])
+
+
+def test_seeds_and_alphas_make_the_experiment_s_arms():
+    one = profile_spec("quick")
+    assert one.arms() == [Arm("mono", 42), Arm("cross", 42), Arm("hybrid", 42, 0.5)]
+    assert [one.run_suffix(a) for a in one.arms()] == ["mono", "cross", "hybrid"]  # names as before seeds existed
+
+    grid = profile_spec("quick", seeds=(42, 43, 44), alphas=(0.3, 0.5, 0.7))
+    arms = grid.arms()
+    # every strategy at every seed, hybrid at alpha 0.5; the sweep at the first seed; first seed first
+    assert len(arms) == 3 * 3 + 2 and [a.seed for a in arms[:5]] == [42] * 5
+    assert {a.alpha for a in arms if a.seed == 42 and a.strategy == "hybrid"} == {0.3, 0.5, 0.7}
+    assert {a.alpha for a in arms if a.seed != 42 and a.strategy == "hybrid"} == {0.5}
+    assert grid.run_suffix(Arm("hybrid", 43, 0.3)) == "hybrid-alpha0.3-seed43" and grid.run_suffix(Arm("mono", 43)) == "mono-seed43"
+    assert len({grid.run_suffix(a) for a in arms}) == len(arms)
+    assert len(profile_spec("quick", seeds=(1, 2), alphas=(0.3, 0.5, 0.7), full_grid=True).arms()) == 2 * (2 + 3)
+    assert {a.alpha for a in profile_spec("quick", alphas=(0.2, 0.8)).arms() if a.strategy == "hybrid"} == {0.2, 0.8}
+
+    config = grid.train_config(Arm("hybrid", 43, 0.3))
+    assert (config.strategy, config.seed, config.alpha, config.steps) == ("hybrid", 43, 0.3, grid.train.steps)
+    assert grid.train_config(Arm("mono", 44)).alpha == grid.train.alpha  # unused by mono: the hash stays as before
+    assert RunSpec.from_dict(json.loads(json.dumps(grid.to_dict()))) == grid
+    for bad in ({"alphas": (0.5, 1.5)}, {"seeds": (1, 1)}):
+        with pytest.raises(ValueError):
+            profile_spec("quick", **bad)

@@ -34,6 +34,15 @@ def strategy_rank(strategy: str) -> int:
     return STRATEGY_ORDER.index(strategy) if strategy in STRATEGY_ORDER else len(STRATEGY_ORDER)
 
 
+def arm_labels(runs: pd.DataFrame) -> pd.Series:
+    """Each run's arm as tables name it (``runs`` with ``strategy`` and ``alpha``): the
+    strategy, with hybrid's alpha where the runs have several. Runs that differ only in their
+    seed share a label, so tables built on it average over seeds."""
+    several = runs.loc[runs["strategy"] == "hybrid", "alpha"].dropna().nunique() > 1
+    return pd.Series([f"hybrid α={alpha:g}" if strategy == "hybrid" and several else strategy
+                      for strategy, alpha in zip(runs["strategy"], runs["alpha"])], index=runs.index, dtype=object)
+
+
 def macro(figures: pd.DataFrame, by: tuple[str, ...] = ("run", "dataset", "setting", "metric")) -> pd.DataFrame:
     """Mean over each setting's groups (NaN left out), with the number of groups: one row per
     ``by`` key (columns of ``by`` missing from ``figures`` are skipped)."""

@@ -2,7 +2,8 @@
 
 An experiment is ``<origin>-<profile>-<model>-<training set>-<UTC time>`` (origin: the
 deployment, ``local`` for ``make run``, ``evaluate`` or ``train`` for those commands), and a
-run is ``<experiment>/<strategy>``: re-running an experiment replaces its runs' rows.
+run is ``<experiment>/<strategy>`` (with ``-alpha<a>`` and ``-seed<s>`` where the experiment
+has several: ``RunSpec.run_suffix``): re-running an experiment replaces its runs' rows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from hybridcore.model.pretraining import pretraining_languages
 from hybridcore.run.provenance import code_version
-from hybridcore.run.spec import RunSpec
+from hybridcore.run.spec import Arm, RunSpec
 
 
 def utc_stamp(when: datetime | None = None) -> str:
@@ -24,14 +25,16 @@ def experiment_name(origin: str, spec: RunSpec, when: datetime | None = None) ->
     return f"{origin}-{spec.profile}-{Path(spec.model).name}-{Path(spec.train_set).name}-{utc_stamp(when)}"
 
 
-def run_fields(spec: RunSpec, strategy: str, experiment: str, seen_languages: list[str], leakage: list[dict],
+def run_fields(spec: RunSpec, arm: Arm | None, experiment: str, seen_languages: list[str], leakage: list[dict],
                eval_sets: list[str] | None = None) -> dict:
-    """The store's description of one run: its spec as it is, and the fields to filter by."""
-    return {"experiment": experiment, "strategy": strategy, "model": spec.model, "train_set": spec.train_set,
-            "alpha": spec.train.alpha if strategy == "hybrid" else None,
+    """The store's description of one run (``arm`` None: the untrained reference): its spec
+    as it is, and the fields to filter by."""
+    config = spec.train_config(arm) if arm is not None else None
+    return {"experiment": experiment, "strategy": arm.strategy if arm else "reference", "model": spec.model,
+            "train_set": spec.train_set, "alpha": config.alpha if config and arm.strategy == "hybrid" else None,
             "eval_sets": ",".join(eval_sets if eval_sets is not None else spec.eval_sets),
             "seen_languages": ",".join(seen_languages), "pretraining_languages": _joined(pretraining_languages(spec.model)),
-            "config": spec.to_dict(), "seed": spec.train.seed,
+            "config": spec.to_dict(), "seed": config.seed if config else None,
             "code_version": code_version(), "leakage": leakage}
 
 

@@ -29,7 +29,7 @@ from hybridcore.model.st_export import recorded_settings
 from hybridcore.model.pretraining import pretraining_languages
 from hybridcore.run.paths import embeddings_dir, home_dir
 from hybridcore.run.provenance import code_version, environment
-from hybridcore.run.spec import EncoderSettings, RunSpec
+from hybridcore.run.spec import Arm, EncoderSettings, RunSpec
 from hybridcore.train.trainer import train
 
 
@@ -85,12 +85,12 @@ class TrainedModel:
     examples_per_second: float
 
 
-def train_model(spec: RunSpec, strategy: str, data: PreparedData, record: dict | None = None,
+def train_model(spec: RunSpec, arm: Arm, data: PreparedData, record: dict | None = None,
                 progress: bool = False) -> TrainedModel:
-    """Fine-tune ``spec.model`` with one batch strategy into
+    """Fine-tune ``spec.model`` with one arm (strategy, seed, alpha) into
     ``models/trained/<hash of base model, data, training config, encoder settings>``; reuse it
     if done; resume from its checkpoint if a killed run left one."""
-    config = spec.train_config(strategy)
+    config = spec.train_config(arm)
     encoder = encoder_settings_for(spec.model, spec.encoder)
     key = content_hash(model_identity(spec.model), data.fingerprint, asdict(config), encoder.as_dict())
     out = home_dir() / "models" / "trained" / key

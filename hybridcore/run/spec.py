@@ -71,9 +71,34 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class Arm:
+    """One trained model of an experiment: a batch strategy, its training seed and, for
+    hybrid, its alpha."""
+
+    strategy: str
+    seed: int
+    alpha: float | None = None
+
+    def suffix(self, several_seeds: bool, several_alphas: bool) -> str:
+        """The run's name within its experiment: the strategy, then the alpha and the seed
+        where the experiment has more than one (``hybrid-alpha0.3-seed43``)."""
+        parts = [self.strategy]
+        if several_alphas and self.alpha is not None:
+            parts.append(f"alpha{self.alpha:g}")
+        if several_seeds:
+            parts.append(f"seed{self.seed}")
+        return "-".join(parts)
+
+
+@dataclass(frozen=True)
 class RunSpec:
-    """One experiment: a base model, its training data, how it is trained (once per strategy)
-    and encoded, and the sets it is evaluated on zero-shot."""
+    """One experiment: a base model, its training data, how it is trained (per strategy,
+    seed and alpha) and encoded, and the sets it is evaluated on zero-shot.
+
+    ``seeds`` and ``alphas`` make it a grid; empty, they are ``train.seed`` and
+    ``train.alpha`` alone. Every strategy is trained at every seed, hybrid at its main alpha
+    (``train.alpha`` if among ``alphas``, else the first); the other alphas at the first seed
+    only, or at every seed with ``full_grid``."""
 
     model: str = "e5-small"
     train_set: str = "mlqa-r"
@@ -86,14 +111,43 @@ class RunSpec:
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     allow_overlap: bool = False
     trust_remote_code: bool = False
+    seeds: tuple[int, ...] = ()
+    alphas: tuple[float, ...] = ()
+    full_grid: bool = False
 
     def __post_init__(self) -> None:
         # JSON gives lists; a spec is hashable and compares equal however it was read.
-        object.__setattr__(self, "eval_sets", tuple(self.eval_sets))
-        object.__setattr__(self, "strategies", tuple(self.strategies))
+        for name in ("eval_sets", "strategies", "seeds", "alphas"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "alphas", tuple(float(a) for a in self.alphas))
         unknown = sorted(set(self.strategies) - set(STRATEGIES))
         if unknown:
             raise ValueError(f"unknown strategies {unknown}: use {list(STRATEGIES)}")
+        if len(set(self.seeds)) != len(self.seeds) or len(set(self.alphas)) != len(self.alphas):
+            raise ValueError(f"seeds {list(self.seeds)} and alphas {list(self.alphas)} must not repeat")
+        outside = [a for a in self.alphas if not 0.0 <= a <= 1.0]
+        if outside:
+            raise ValueError(f"alphas {outside} are not probabilities (0 to 1)")
+
+    def arms(self) -> list[Arm]:
+        """Every model the experiment trains, the first seed's first, so an experiment cut
+        short still has one complete seed."""
+        seeds = self.seeds or (self.train.seed,)
+        alphas = self.alphas or (self.train.alpha,)
+        main = self.train.alpha if self.train.alpha in alphas else alphas[0]
+        arms = []
+        for first, seed in zip([True] + [False] * (len(seeds) - 1), seeds):
+            for strategy in self.strategies:
+                if strategy != "hybrid":
+                    arms.append(Arm(strategy, seed))
+                    continue
+                swept = alphas if first or self.full_grid else ()
+                arms += [Arm(strategy, seed, alpha) for alpha in sorted({main, *swept})]
+        return arms
+
+    def run_suffix(self, arm: Arm) -> str:
+        """The run's name within the experiment (see ``Arm.suffix``)."""
+        return arm.suffix(len(self.seeds) > 1, len(self.alphas) > 1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,9 +161,10 @@ class RunSpec:
         return cls(**{**record, "train": TrainConfig(**record.get("train", {})),
                       "encoder": EncoderSettings(**record.get("encoder", {}))})
 
-    def train_config(self, strategy: str) -> TrainConfig:
-        """The training configuration of one strategy's run."""
-        return replace(self.train, strategy=strategy)
+    def train_config(self, arm: Arm) -> TrainConfig:
+        """The training configuration of one arm's run."""
+        alpha = arm.alpha if arm.alpha is not None else self.train.alpha
+        return replace(self.train, strategy=arm.strategy, seed=arm.seed, alpha=alpha)
 
 
 def _check_keys(cls: type, record: dict, what: str) -> None:
@@ -121,11 +176,16 @@ def _check_keys(cls: type, record: dict, what: str) -> None:
 # quick: minutes on 2 CPU cores: a fixed sample of each set (300 XQuAD-R question groups,
 # 100 AfriQA questions per language, 100 of SIB-200's test sentences in its 15-language
 # subset), candidates without paragraph, 40 training steps. About 490k tokens to encode per
-# model instead of 2.1M for the whole sets. full: the real experiment, all 205 languages.
+# model instead of 2.1M for the whole sets. standard: the same, trained at three seeds with
+# hybrid's alpha sweep, so differences can be told from one run's luck. full: the real
+# experiment, all 205 languages, for a GPU.
 QUICK_EVAL_SETS = ("xquad-r?sample=300", "afriqa?sample=100", "sib-200?languages=quick&split=test&sample=100")
+_QUICK = RunSpec(profile="quick", candidate_context=False, eval_sets=QUICK_EVAL_SETS,
+                 train=TrainConfig(steps=40, batch_size=16, validate_every=20, checkpoint_every=20))
 PROFILES: dict[str, RunSpec] = {
-    "quick": RunSpec(profile="quick", candidate_context=False, eval_sets=QUICK_EVAL_SETS,
-                     train=TrainConfig(steps=40, batch_size=16, validate_every=20, checkpoint_every=20)),
+    "quick": _QUICK,
+    # quick's sets and budget, three seeds and hybrid's alpha sweep: 11 models and the reference
+    "standard": replace(_QUICK, profile="standard", seeds=(42, 43, 44), alphas=(0.3, 0.5, 0.7)),
     "full": RunSpec(profile="full", candidate_context=True,
                     train=TrainConfig(steps=1000, batch_size=32, validate_every=100, checkpoint_every=100)),
 }
