@@ -170,7 +170,7 @@ def bench_training(model: str, steps: int, batch_size: int, peaks: dict[str, flo
             "sentence_transformers": {**speed(st_s), "held_out_loss": st_loss}, "vs_st": st_s / ours_s}
 
 
-def main(model: str = "e5-small", dataset: str = "xquad-r", languages: list[str] | None = None, questions: int = 600,
+def main(model: str = "e5-small", dataset: str = "xquad-r", languages: list[str] | None = None, questions: int = 400,
          train_steps: int = 8, batch_size: int = 32, full_quality: bool = False, profile: bool = False,
          out: Path | None = None) -> dict:
     started = time.perf_counter()

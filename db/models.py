@@ -38,6 +38,7 @@ class Run(Base):
     config: Mapped[dict] = mapped_column(JSON)
     seed: Mapped[int | None] = mapped_column(Integer)
     code_version: Mapped[str | None] = mapped_column(String)
+    machine: Mapped[dict | None] = mapped_column(JSON)  # where it ran: CPU, matrix ISA, GPU, threads
     status: Mapped[str] = mapped_column(String)  # running, completed, failed
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

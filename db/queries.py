@@ -7,7 +7,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, func, inspect, literal, select
+from sqlalchemy import Connection, Engine, func, inspect, literal, select, text
 
 from db.models import OLD_SCORES_TABLE, Artifact, MetricRow, QueryIdList, QueryScores, Run
 from db.packing import unpack_ids, unpack_values
@@ -30,6 +30,17 @@ def is_initialised(engine: Engine) -> bool:
     return {model.__tablename__ for model in STORE_TABLES} <= names
 
 
+RUN_COLUMNS = ("id", "name", "experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "seen_languages",
+               "pretraining_languages", "seed", "code_version", "machine", "status", "error", "started_at", "ended_at",
+               "timings", "leakage", "config")
+
+
+def table_columns(conn: Connection, table: str) -> set[str]:
+    """The columns a table has in this store (SQLAlchemy's inspector does not work on DuckDB)."""
+    return set(conn.execute(text("SELECT column_name FROM information_schema.columns WHERE table_name = :table"),
+                            {"table": table}).scalars())
+
+
 def needs_upgrade(engine: Engine) -> bool:
     """Whether the store keeps per-query values in the old layout (``hybrid-eval store upgrade``)."""
     return OLD_SCORES_TABLE in inspect(engine).get_table_names()
@@ -39,10 +50,12 @@ def runs(engine: Engine, status: str | None = None, strategy: str | None = None,
          train_set: str | None = None, eval_set: str | None = None, experiment: str | None = None,
          experiment_prefix: str | None = None, since: datetime | None = None,
          until: datetime | None = None) -> pd.DataFrame:
-    """Runs, newest first, optionally filtered (``since``/``until`` bound the start time)."""
-    stmt = select(Run.id, Run.name, Run.experiment, Run.strategy, Run.alpha, Run.model, Run.train_set, Run.eval_sets,
-                  Run.seen_languages, Run.pretraining_languages, Run.seed, Run.code_version, Run.status, Run.error, Run.started_at, Run.ended_at,
-                  Run.timings, Run.leakage, Run.config)
+    """Runs, newest first, optionally filtered (``since``/``until`` bound the start time). A
+    column that a store written by older code lacks (added when it is next written to) is
+    read as empty, so such a store stays readable read-only."""
+    with engine.connect() as conn:
+        present = table_columns(conn, Run.__tablename__)
+    stmt = select(*(getattr(Run, name) for name in RUN_COLUMNS if name in present))
     filters = ((Run.status, status), (Run.strategy, strategy), (Run.model, model), (Run.train_set, train_set),
                (Run.experiment, experiment))
     for column, value in filters:
@@ -57,7 +70,8 @@ def runs(engine: Engine, status: str | None = None, strategy: str | None = None,
         stmt = stmt.where(Run.started_at >= since)
     if until is not None:
         stmt = stmt.where(Run.started_at < until)
-    return _frame(engine, stmt.order_by(Run.started_at.desc(), Run.id.desc()))
+    frame = _frame(engine, stmt.order_by(Run.started_at.desc(), Run.id.desc()))
+    return frame.reindex(columns=list(RUN_COLUMNS))
 
 
 def metrics(engine: Engine, run_ids: Sequence[int], dataset: str | None = None, setting: str | None = None,

@@ -19,12 +19,13 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 
 from db.models import Artifact, Base, MetricRow, QueryIdList, QueryScores, Run
 from db.packing import pack_ids, pack_values
+from db import queries
 from db.queries import needs_upgrade
 from db.session import is_duckdb, with_retry
 from hybridcore.eval.results import Evaluation
 
 RUN_FIELDS = ("experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "seen_languages", "pretraining_languages",
-              "config", "seed", "code_version", "leakage")
+              "config", "seed", "code_version", "machine", "leakage")
 
 
 class OldLayout(RuntimeError):
@@ -42,8 +43,7 @@ def init_store(engine: Engine, allow_old_layout: bool = False) -> None:
     def write() -> None:
         Base.metadata.create_all(engine)
         with engine.begin() as conn:
-            present = set(conn.execute(text("SELECT column_name FROM information_schema.columns WHERE table_name = :table"),
-                                       {"table": Run.__tablename__}).scalars())
+            present = queries.table_columns(conn, Run.__tablename__)
             for column in Run.__table__.columns:
                 if column.name not in present and column.nullable:
                     # identifiers from our own models, not from input

@@ -212,6 +212,7 @@ def experiment(
     started = time.perf_counter()
     out = hybrid_eval(spec=spec, experiment=name)
     typer.echo(f"\nexperiment {out['experiment']} ({time.perf_counter() - started:.0f} s)\n{out['summary']}")
+    typer.echo(f"\nthe report: {out['report']}  (again: hybrid-eval report {out['experiment']})")
     typer.echo("\nopen the dashboard: make dashboard  (or: streamlit run dashboard/app.py)")
 
 
@@ -230,6 +231,22 @@ def _seeds(text: str, first: int) -> tuple[int, ...]:
             raise typer.BadParameter(f"a count of seeds must be positive, got {text!r}", param_hint="--seeds")
         return tuple(range(first, first + values[0]))
     return values
+
+
+@app.command()
+def report(
+    experiment: Annotated[str, typer.Argument(help="The experiment's name, as the store and the dashboard show it.")],
+    out: Annotated[Optional[Path], typer.Option(help="Folder for the HTML page, its Markdown twin and the charts "
+                                                     "(default: reports/ in HYBRID_EVAL_HOME).")] = None,
+) -> None:
+    """The experiment's report: set-up, figures over seeds with intervals, tested differences, the paper's claims."""
+    from flows.report import experiment_report
+
+    try:
+        page, markdown = experiment_report(experiment, out=out)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="EXPERIMENT") from None
+    typer.echo(f"wrote {page}\nwrote {markdown}")
 
 
 @app.command()
@@ -266,7 +283,7 @@ def bench(
     model: Annotated[str, typer.Option()] = SPEC.model,
     dataset: Annotated[str, typer.Option(help="LAReQA set the encoding sample and the bf16/fp32 check come from.")] = SPEC.eval_sets[0],
     languages: Annotated[Optional[str], typer.Option(help="Comma-separated subset (default: all).")] = None,
-    questions: Annotated[int, typer.Option(help="Questions in the encoding sample (whole parallel groups, with their answers).")] = 600,
+    questions: Annotated[int, typer.Option(help="Questions in the encoding sample (whole parallel groups, with their answers).")] = 400,
     train_steps: Annotated[int, typer.Option(help="Timed training steps for each trainer.")] = 8,
     batch_size: Annotated[int, typer.Option()] = TRAIN.batch_size,
     full_quality: Annotated[bool, typer.Option(help="Also check bf16 against fp32 mAP on the whole set (long).")] = False,

@@ -6,7 +6,8 @@
    for hybrid's alpha sweep, fine-tune one model and evaluate it zero-shot; each is its own
    flow run, so the workers of a pool share the experiment. Models and evaluations are kept
    by content hash, so an interrupted experiment started again resumes where it stopped.
-4. Store every figure per language and language pair, and print the summary.
+4. Store every figure per language and language pair, print the summary and write the
+   report (``hybrid-eval report``): figures over seeds, tested differences, the paper's claims.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ def hybrid_eval(profile: str = "quick", spec: RunSpec | None = None, experiment:
     # 4. What the experiment found.
     from flows.summary import experiment_summary
 
+    from flows.report import experiment_report
+
     table = experiment_summary(experiment, db_url)
-    logger.info("experiment %s\n%s", experiment, table)
-    return {"experiment": experiment, "runs": runs, "summary": table}
+    page, _ = experiment_report(experiment, db_url)
+    logger.info("experiment %s\n%s\nreport: %s", experiment, table, page)
+    return {"experiment": experiment, "runs": runs, "summary": table, "report": str(page)}

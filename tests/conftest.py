@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 # Tests never touch the user's models, embedding cache or results.
-os.environ["HYBRID_EVAL_HOME"] = tempfile.mkdtemp(prefix="hybrid-eval-test-")
+TEST_HOME = tempfile.mkdtemp(prefix="hybrid-eval-test-")
+os.environ["HYBRID_EVAL_HOME"] = TEST_HOME
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -20,6 +21,12 @@ from hybridcore.data.lareqa import RetrievalSet, load_lareqa  # noqa: E402
 from hybridcore.model import e5small  # noqa: E402
 from hybridcore.run.paths import data_dir, models_dir  # noqa: E402
 from tests.helpers import subset  # noqa: E402
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """The test home holds GBs of models and embeddings: left behind, a hundred test runs
+    filled this machine's disk."""
+    shutil.rmtree(TEST_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

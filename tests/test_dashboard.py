@@ -130,6 +130,14 @@ def test_runs_view_lists_and_filters_runs_and_shows_the_nightly_series(seeded_st
     assert len(at.dataframe[0].value) == 4 * 3  # the second night only (the failed run started today), three sets each
 
 
+def test_runs_view_builds_an_experiment_s_report(seeded_store, monkeypatch):
+    at = _app(seeded_store, monkeypatch)
+    assert "Download the report (HTML)" not in _downloads(at)  # built on request only
+    at.button(key="report-build").click().run()
+    assert not at.exception, at.exception
+    assert "Download the report (HTML)" in _downloads(at)
+
+
 def test_every_view_renders_on_the_store_a_first_make_run_leaves(first_run_store, monkeypatch):
     for view in VIEWS:
         at = _app(first_run_store, monkeypatch)

@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import charts, data
 from dashboard.widgets import download, labels, show
 from hybridcore.analysis.figures import HEADLINES, macro, metric_label, strategy_rank
+from hybridcore.analysis.report import build_report, to_html
 
 LEADING = ["id", "name", "strategy", "status"]
 TRAILING = ["experiment", "alpha", "model", "train_set", "eval_sets", "started_at", "duration_s", "seed", "code_version", "error"]
@@ -55,6 +56,25 @@ def filtered_runs() -> pd.DataFrame:
     return runs
 
 
+def report_section(runs: pd.DataFrame) -> None:
+    """An experiment's report, the page `hybrid-eval report` writes, built from the store on request."""
+    st.header("Experiment report")
+    done = runs[runs["status"] == "completed"]
+    experiments = list(dict.fromkeys(done["experiment"].dropna()))
+    if not experiments:
+        st.info("No completed experiment among these runs.")
+        return
+    experiment = st.selectbox("Experiment", experiments, key="report-experiment")
+    st.caption("Set-up, each arm's figures over its seeds with 95% intervals, hybrid minus mono and cross tested with the "
+               f"question and the seed as the unit, and the paper's claims. The same page: `hybrid-eval report {experiment}`.")
+    if st.button("Build the report", key="report-build"):
+        chosen = done[done["experiment"] == experiment].reset_index(drop=True)
+        ids, names = chosen["id"].tolist(), dict(zip(chosen["id"], chosen["name"]))
+        report = build_report(experiment, chosen, data.figures(ids, names), lambda d, m: data.scores(ids, names, d, m))
+        st.download_button("Download the report (HTML)", to_html(report), file_name=f"{experiment}.html", mime="text/html",
+                           key="report-download")
+
+
 def render() -> None:
     st.title("Runs")
     runs = filtered_runs()
@@ -63,6 +83,8 @@ def render() -> None:
     table = runs[LEADING].merge(headline(runs), on="name", how="left").merge(runs[["name", *TRAILING]], on="name")
     st.dataframe(table, hide_index=True, width="stretch")
     download(table, "runs", index=False)
+
+    report_section(runs)
 
     st.header("Scheduled evaluations over time")
     prefix = st.text_input("Experiments whose name starts with", "nightly", key="series-prefix")

@@ -117,6 +117,27 @@ LEVELS = {"overall": ["setting"], "coverage": ["setting", "coverage"], "language
           "pair": ["setting", "query_lang", "candidate_lang"]}
 
 
+def unit_scores(scores: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Per-query scores averaged into the sample unit of a test at ``level`` (see
+    ``paired_tests``): one row per unit (indexed by the level's keys and ``query_id``), one
+    column per run."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}: use {sorted(LEVELS)}")
+    if level == "coverage" and "coverage" not in scores.columns:
+        raise ValueError("level 'coverage' needs scores labelled with coverage.label_figures")
+    keys = LEVELS[level]
+    unit = [*keys, "query_id"] if level == "pair" else ["setting", "query_lang", "candidate_lang", "query_id"]
+    if level == "coverage":
+        unit = ["coverage", *unit]
+    per_query = scores.groupby([*unit, "run"])["value"].mean().unstack("run")
+    if level != "pair":
+        # a query's scores over its candidate languages first, then (overall, coverage) its translations
+        per_query = per_query.groupby(level=[k for k in unit if k != "candidate_lang"]).mean()
+        if level != "language":
+            per_query = per_query.groupby(level=[*keys, "query_id"]).mean()
+    return per_query
+
+
 def paired_tests(scores: pd.DataFrame, a: str, b: str, level: str = "language", correction: str = "holm",
                  permutations: int = 10_000, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
     """Paired randomisation tests of run ``b`` against run ``a`` on per-query scores of one metric.
@@ -134,21 +155,11 @@ def paired_tests(scores: pd.DataFrame, a: str, b: str, level: str = "language", 
         raise ValueError(f"unknown level {level!r}: use {sorted(LEVELS)}")
     if correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {correction!r}: use {sorted(CORRECTIONS)}")
-    if level == "coverage" and "coverage" not in scores.columns:
-        raise ValueError("level 'coverage' needs scores labelled with coverage.label_figures")
     keys = LEVELS[level]
     columns = [*keys, "n", "mean_a", "mean_b", "delta", "cohens_d", "p", "p_adjusted", "significant"]
-    unit = [*keys, "query_id"] if level == "pair" else ["setting", "query_lang", "candidate_lang", "query_id"]
-    if level == "coverage":
-        unit = ["coverage", *unit]
-    per_query = scores[scores["run"].isin([a, b])].groupby([*unit, "run"])["value"].mean().unstack("run")
+    per_query = unit_scores(scores[scores["run"].isin([a, b])], level)
     if a not in per_query.columns or b not in per_query.columns:
         return pd.DataFrame(columns=columns)
-    if level != "pair":
-        # a query's scores over its candidate languages first, then (overall, coverage) its translations
-        per_query = per_query.groupby(level=[k for k in unit if k != "candidate_lang"]).mean()
-        if level != "language":
-            per_query = per_query.groupby(level=[*keys, "query_id"]).mean()
     rows = []
     for key, group in per_query.groupby(level=keys, sort=True):
         test = paired_randomization_test(group[a].to_numpy(), group[b].to_numpy(), permutations, seed)

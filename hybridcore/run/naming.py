@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hybridcore.model.pretraining import pretraining_languages
-from hybridcore.run.provenance import code_version
+from hybridcore.run.provenance import code_version, environment
 from hybridcore.run.spec import Arm, RunSpec
 
 
@@ -35,7 +35,7 @@ def run_fields(spec: RunSpec, arm: Arm | None, experiment: str, seen_languages: 
             "eval_sets": ",".join(eval_sets if eval_sets is not None else spec.eval_sets),
             "seen_languages": ",".join(seen_languages), "pretraining_languages": _joined(pretraining_languages(spec.model)),
             "config": spec.to_dict(), "seed": config.seed if config else None,
-            "code_version": code_version(), "leakage": leakage}
+            "code_version": code_version(), "machine": environment(), "leakage": leakage}
 
 
 def _joined(languages: tuple[str, ...] | None) -> str | None:

@@ -1,0 +1,23 @@
+"""``hybrid-eval report EXPERIMENT``: the experiment's report, from the store alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from db import queries
+from db.session import make_engine
+from hybridcore.analysis.report import build_report, write_report
+from hybridcore.run.paths import home_dir
+
+
+def experiment_report(experiment: str, db_url: str | None = None, out: Path | None = None) -> tuple[Path, Path]:
+    """Write ``<experiment>.html`` and ``.md`` (default folder: ``reports/`` in the home)."""
+    engine = make_engine(db_url, read_only=True)
+    runs = queries.runs(engine, experiment=experiment)
+    runs = runs[runs["status"] == "completed"].reset_index(drop=True)
+    if runs.empty:
+        raise ValueError(f"no completed run is stored for experiment {experiment!r}")
+    ids = runs["id"].tolist()
+    report = build_report(experiment, runs, queries.metrics(engine, ids),
+                          lambda dataset, metric: queries.query_scores(engine, ids, dataset, metric))
+    return write_report(report, out or home_dir() / "reports")

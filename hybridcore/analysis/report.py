@@ -1,0 +1,252 @@
+"""The experiment report: one self-contained HTML page and its Markdown twin, from the
+store's frames alone.
+
+Sections: the question; the set-up (model, data, budget, seeds, alphas, the zero-shot
+guard's counts, code version, machine, wall times); per dataset, each arm's figures over its
+seeds with 95% intervals per language group, hybrid minus mono and minus cross tested with
+the question and the seed as the unit (``hybridcore.analysis.seeds``), a chart, and how the
+directions compare with the paper's Tables 1-2. Charts are Altair specs rendered to PNG by
+vl-convert, embedded in the page as data URIs (and written beside the Markdown), so the
+file opens anywhere without a server.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from hybridcore.analysis.coverage import run_languages
+from hybridcore.analysis.experiment import ALL, arm_differences, arm_figures, headline_metrics, paper_agreement
+from hybridcore.analysis.figures import metric_label, strategy_rank
+from hybridcore.files import atomic_file, write_text_atomic
+
+QUESTION = ("What does optimising monolingual and cross-lingual retrieval at the same time (the hybrid batches "
+            "of arXiv 2408.10536) do to zero-shot retrieval, per language group, and above all for the "
+            "languages the model barely knows?")
+GROUP_ORDER = (ALL, "seen in fine-tuning", "pretraining only", "never seen", "unknown")
+
+
+@dataclass
+class DatasetSection:
+    name: str
+    figures: pd.DataFrame  # arm_figures rows of this dataset
+    differences: pd.DataFrame  # arm_differences over its headline metrics
+    agreement: pd.DataFrame  # paper_agreement
+    chart: dict = field(default_factory=dict)  # a Vega-Lite spec
+
+
+@dataclass
+class Report:
+    experiment: str
+    setup: list[tuple[str, str]]
+    sections: list[DatasetSection]
+
+
+ScoresOf = Callable[[str, str], pd.DataFrame]  # (dataset, metric) -> per-query scores with run_id
+
+
+def build_report(experiment: str, runs: pd.DataFrame, figures: pd.DataFrame, scores_of: ScoresOf) -> Report:
+    """Everything the report shows, computed from the store's frames."""
+    fine_tuning, pretraining = run_languages(runs)
+    treatment, baselines = "hybrid", ("mono", "cross", "reference")
+    arms = arm_figures(runs, figures, fine_tuning, pretraining)
+    if arms["arm"].str.startswith("hybrid α=").any():  # an alpha sweep: test the main alpha's arm
+        main = runs.loc[runs["strategy"] == "hybrid", "alpha"].value_counts().idxmax()
+        treatment = f"hybrid α={main:g}"
+    sections = []
+    for dataset in figures["dataset"].unique():
+        differences = {}
+        for setting_metric in headline_metrics(figures, dataset):
+            metric = setting_metric[1]
+            if metric not in differences:
+                scores = scores_of(dataset, metric)
+                differences[metric] = arm_differences(runs, scores, treatment, baselines, fine_tuning, pretraining)
+        wanted = set(headline_metrics(figures, dataset))
+        table = pd.concat([d.assign(metric=m) for m, d in differences.items()], ignore_index=True) if differences else pd.DataFrame()
+        if not table.empty:
+            table = table[[(s, m) in wanted for s, m in zip(table["setting"], table["metric"])]]
+            table.insert(1, "figure", [metric_label(s, m) for s, m in zip(table["setting"], table["metric"])])
+            figure_rank = {label: i for i, label in enumerate(metric_label(s, m) for s, m in headline_metrics(figures, dataset))}
+            comparisons = [f"{treatment} - {b}" for b in baselines]
+            order = pd.DataFrame({"c": table["comparison"].map(comparisons.index), "f": table["figure"].map(figure_rank),
+                                  "g": table["languages"].map(_group_rank)})
+            table = table.loc[order.sort_values(["c", "f", "g"], kind="stable").index]
+            table = table.drop(columns=["setting", "metric"]).reset_index(drop=True)
+        mine = arms[arms["dataset"] == dataset]
+        sections.append(DatasetSection(dataset, mine, table, paper_agreement(differences, treatment), _chart(mine, dataset)))
+    return Report(experiment, _setup(runs, treatment), sections)
+
+
+def _group_rank(group: str) -> int:
+    return GROUP_ORDER.index(group) if group in GROUP_ORDER else len(GROUP_ORDER)
+
+
+def _setup(runs: pd.DataFrame, treatment: str) -> list[tuple[str, str]]:
+    config = runs["config"].iloc[0] or {}
+    train = config.get("train", {})
+    seeds = sorted(runs["seed"].dropna().astype(int).unique())
+    alphas = sorted(runs["alpha"].dropna().unique())
+    guard = "; ".join(f"{g['eval_set']}: {g['query_overlap']} query and {g['passage_overlap']} passage overlaps"
+                      for g in (runs["leakage"].dropna().iloc[0] if runs["leakage"].notna().any() else []))
+    machines = {json.dumps(m, sort_keys=True) for m in runs.get("machine", pd.Series(dtype=object)).dropna()}
+    machine = "; ".join(", ".join(f"{k} {v}" for k, v in json.loads(m).items()) for m in sorted(machines)) or "not recorded"
+    started, ended = pd.to_datetime(runs["started_at"]).min(), pd.to_datetime(runs["ended_at"]).max()
+    wall = (ended - started).total_seconds() if pd.notna(started) and pd.notna(ended) else np.nan
+    train_s = sum((t or {}).get("train", 0.0) for t in runs["timings"])
+    eval_s = sum(v for t in runs["timings"] for k, v in (t or {}).items() if k.startswith("evaluate:"))
+    return [
+        ("question", QUESTION),
+        ("model", str(config.get("model"))),
+        ("training data", f"{config.get('train_set') or '-'}, fine-tuning languages: "
+                          f"{next(iter(runs['seen_languages'].dropna()), '') or '-'}"),
+        ("evaluation sets", ", ".join(config.get("eval_sets", []))),
+        ("budget", f"{train.get('steps')} steps of {train.get('batch_size')} pairs, learning rate {train.get('learning_rate')}, "
+                   f"temperature {train.get('temperature')}, profile {config.get('profile')}"),
+        ("runs", f"{len(runs)}: the untrained reference once and every arm at its seeds; compared arm: {treatment}"),
+        ("seeds", ", ".join(map(str, seeds)) or "-"),
+        ("alphas (hybrid)", ", ".join(f"{a:g}" for a in alphas) or "-"),
+        ("zero-shot guard", guard or "-"),
+        ("code version", ", ".join(sorted(runs["code_version"].dropna().unique()))),
+        ("machine", machine),
+        ("wall time", f"{wall / 60:.1f} min from the first run's start to the last run's end; training {train_s / 60:.1f} min, "
+                      f"evaluation {eval_s / 60:.1f} min in all"),
+        ("test", "differences: seed_aware_test (the question and the training seed as the unit; Welch-Satterthwaite t), "
+                 "a question's translations averaged, Holm-corrected within each comparison; intervals: 95%"),
+    ]
+
+
+def _chart(figures: pd.DataFrame, dataset: str) -> dict:
+    """The dataset's first headline column per language group and arm, with 95% intervals."""
+    if figures.empty:
+        return {}
+    column = figures["column"].iloc[0]
+    data = figures[figures["column"] == column].copy()
+    data["low"] = data["low"].fillna(data["mean"])
+    data["high"] = data["high"].fillna(data["mean"])
+    arms = sorted(data["arm"].unique(), key=lambda a: (strategy_rank(a.split(" ")[0]), a))
+    groups = [g for g in GROUP_ORDER if g in set(data["languages"])]
+    base = alt.Chart(data).encode(x=alt.X("languages:N", sort=groups, title=None, axis=alt.Axis(labelAngle=0)),
+                                  xOffset=alt.XOffset("arm:N", sort=arms))
+    bars = base.mark_bar().encode(y=alt.Y("mean:Q", title=column), color=alt.Color("arm:N", sort=arms),
+                                  tooltip=["arm", "languages", alt.Tooltip("mean:Q", format=".3f")])
+    whiskers = base.mark_rule().encode(y="low:Q", y2="high:Q")
+    return (bars + whiskers).properties(title=f"{dataset}: {column}, mean over seeds with 95% intervals",
+                                        width=120 * len(groups), height=240).to_dict()
+
+
+def png(spec: dict) -> bytes:
+    """A chart as PNG (vl-convert: no browser, no server)."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_png(spec, scale=2)
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+def _figure_table(figures: pd.DataFrame) -> pd.DataFrame:
+    """Arms x (language group, column): mean and its 95% interval as text."""
+    def cell(row) -> str:
+        digits = 1 if row["column"].endswith("rank dist") else 3
+        if np.isnan(row["sd"]):
+            return f"{row['mean']:.{digits}f}"
+        return f"{row['mean']:.{digits}f} [{row['low']:.{digits}f}, {row['high']:.{digits}f}]"
+
+    if figures.empty:
+        return pd.DataFrame()
+    text = figures.assign(cell=figures.apply(cell, axis=1))
+    table = text.pivot_table(index=["languages", "arm"], columns="column", values="cell", aggfunc="first", sort=False)
+    order = sorted(table.index, key=lambda k: (_group_rank(k[0]), strategy_rank(k[1].split(" ")[0]), k[1]))
+    columns = list(dict.fromkeys(figures["column"]))
+    return table.reindex(index=order, columns=columns).reset_index()
+
+
+def _difference_table(differences: pd.DataFrame) -> pd.DataFrame:
+    if differences.empty:
+        return differences
+    out = differences.copy()
+    for name in ("difference", "low", "high"):
+        out[name] = out[name].map(lambda v: f"{v:+.4f}")
+    out["cohens_d"] = out["cohens_d"].map(lambda v: f"{v:+.2f}")
+    out["p_adjusted"] = out["p_adjusted"].map(lambda v: f"{v:.3g}")
+    out["significant"] = out["significant"].map({True: "yes", False: "no"})
+    return out.drop(columns=["p"])
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "(none)\n"
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows]) + "\n"
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    return "<p>(none)</p>" if frame.empty else frame.to_html(index=False, escape=True, border=0, na_rep="")
+
+
+def to_markdown(report: Report, chart_files: dict[str, str]) -> str:
+    """The report as Markdown; ``chart_files`` names each dataset's PNG beside it."""
+    out = [f"# hybrid-eval report: {report.experiment}\n", "## Set-up\n",
+           _markdown_table(pd.DataFrame(report.setup, columns=["", "value"]))]
+    for section in report.sections:
+        out += [f"## {section.name}\n", "### Figures per language group (mean over seeds [95% interval])\n",
+                _markdown_table(_figure_table(section.figures))]
+        if section.name in chart_files:
+            out.append(f"![{section.name}]({chart_files[section.name]})\n")
+        out += ["### Differences\n", _markdown_table(_difference_table(section.differences))]
+        if not section.agreement.empty:
+            out += ["### Against the paper (Tables 1-2)\n", _markdown_table(section.agreement)]
+    return "\n".join(out)
+
+
+STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+         "table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}"
+         "td,th{border-bottom:1px solid #ddd;padding:0.25em 0.6em;text-align:left}img{max-width:100%}")
+
+
+def charts_of(report: Report) -> dict[str, bytes]:
+    """Each dataset's chart as PNG."""
+    return {s.name: png(s.chart) for s in report.sections if s.chart}
+
+
+def to_html(report: Report, charts: dict[str, bytes] | None = None) -> str:
+    """The report as one self-contained page (``charts``: each dataset's PNG, drawn if not given)."""
+    charts = charts_of(report) if charts is None else charts
+    body = [f"<h1>hybrid-eval report: {html.escape(report.experiment)}</h1>", "<h2>Set-up</h2>",
+            _html_table(pd.DataFrame(report.setup, columns=["", "value"]))]
+    for section in report.sections:
+        body += [f"<h2>{html.escape(section.name)}</h2>",
+                 "<h3>Figures per language group (mean over seeds [95% interval])</h3>",
+                 _html_table(_figure_table(section.figures))]
+        if section.name in charts:
+            data = base64.b64encode(charts[section.name]).decode()
+            body.append(f'<img alt="{html.escape(section.name)} chart" src="data:image/png;base64,{data}">')
+        body += ["<h3>Differences</h3>", _html_table(_difference_table(section.differences))]
+        if not section.agreement.empty:
+            body += ["<h3>Against the paper (Tables 1-2)</h3>", _html_table(section.agreement)]
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>hybrid-eval report: "
+            f"{html.escape(report.experiment)}</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>")
+
+
+def write_report(report: Report, folder: Path) -> tuple[Path, Path]:
+    """``<experiment>.html`` and ``<experiment>.md`` (with its charts as PNG files) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = report.experiment.replace("/", "_")
+    charts = charts_of(report)
+    files = {}
+    for name, data in charts.items():
+        with atomic_file(folder / f"{stem}-{name}.png") as path:
+            path.write_bytes(data)
+        files[name] = f"{stem}-{name}.png"
+    html_path = write_text_atomic(folder / f"{stem}.html", to_html(report, charts))
+    md_path = write_text_atomic(folder / f"{stem}.md", to_markdown(report, files))
+    return html_path, md_path
