@@ -165,7 +165,7 @@ def _figure_table(figures: pd.DataFrame) -> pd.DataFrame:
     table = text.pivot_table(index=["languages", "arm"], columns="column", values="cell", aggfunc="first", sort=False)
     order = sorted(table.index, key=lambda k: (_group_rank(k[0]), strategy_rank(k[1].split(" ")[0]), k[1]))
     columns = list(dict.fromkeys(figures["column"]))
-    return table.reindex(index=order, columns=columns).reset_index()
+    return table.reindex(index=order, columns=columns).reset_index().rename_axis(columns=None)
 
 
 def _difference_table(differences: pd.DataFrame) -> pd.DataFrame:
