@@ -23,7 +23,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from hybridcore.analysis.coverage import run_languages
+from hybridcore.analysis.coverage import COVERAGE_ORDER, run_languages
 from hybridcore.analysis.experiment import ALL, arm_differences, arm_figures, headline_metrics, paper_agreement
 from hybridcore.analysis.figures import metric_label, strategy_rank
 from hybridcore.files import atomic_file, write_text_atomic
@@ -31,7 +31,7 @@ from hybridcore.files import atomic_file, write_text_atomic
 QUESTION = ("What does optimising monolingual and cross-lingual retrieval at the same time (the hybrid batches "
             "of arXiv 2408.10536) do to zero-shot retrieval, per language group, and above all for the "
             "languages the model barely knows?")
-GROUP_ORDER = (ALL, "seen in fine-tuning", "pretraining only", "never seen", "unknown")
+GROUP_ORDER = (ALL, *COVERAGE_ORDER)
 
 
 @dataclass
@@ -63,18 +63,15 @@ def build_report(experiment: str, runs: pd.DataFrame, figures: pd.DataFrame, sco
         treatment = f"hybrid α={main:g}"
     sections = []
     for dataset in figures["dataset"].unique():
-        differences = {}
-        for setting_metric in headline_metrics(figures, dataset):
-            metric = setting_metric[1]
-            if metric not in differences:
-                scores = scores_of(dataset, metric)
-                differences[metric] = arm_differences(runs, scores, treatment, baselines, fine_tuning, pretraining)
-        wanted = set(headline_metrics(figures, dataset))
+        headlines = headline_metrics(figures, dataset)
+        differences = {metric: arm_differences(runs, scores_of(dataset, metric), treatment, baselines, fine_tuning, pretraining)
+                       for metric in dict.fromkeys(m for _, m in headlines)}
+        wanted = set(headlines)
         table = pd.concat([d.assign(metric=m) for m, d in differences.items()], ignore_index=True) if differences else pd.DataFrame()
         if not table.empty:
             table = table[[(s, m) in wanted for s, m in zip(table["setting"], table["metric"])]]
             table.insert(1, "figure", [metric_label(s, m) for s, m in zip(table["setting"], table["metric"])])
-            figure_rank = {label: i for i, label in enumerate(metric_label(s, m) for s, m in headline_metrics(figures, dataset))}
+            figure_rank = {metric_label(s, m): i for i, (s, m) in enumerate(headlines)}
             comparisons = [f"{treatment} - {b}" for b in baselines]
             order = pd.DataFrame({"c": table["comparison"].map(comparisons.index), "f": table["figure"].map(figure_rank),
                                   "g": table["languages"].map(_group_rank)})
