@@ -6,6 +6,7 @@ writes it."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -13,6 +14,7 @@ from db import queries, store
 from db.session import make_engine
 from flows.cli import app
 from flows.report import experiment_report
+from hybridcore.analysis.experiment import paper_scope
 from hybridcore.analysis.report import build_report
 from hybridcore.eval.settings import evaluate_lareqa
 from hybridcore.model.pretraining import XLM_R
@@ -105,3 +107,11 @@ def test_the_command_writes_a_page_that_renders_in_a_real_browser(report_store, 
     bad = CliRunner().invoke(app, ["report", "no-such-experiment", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "no completed run" in bad.output
     assert experiment_report("grid", report_store, tmp_path / "again")[0].read_text().count("<h2>") == 2  # set-up, xquad-r
+
+
+def test_the_report_says_which_datasets_the_paper_reported():
+    checked = pd.DataFrame({"figure": ["Mul mAP", "Mul rank dist"]})
+    assert "on xquad-r: its claims are checked on the same figures" in paper_scope("xquad-r", checked)
+    assert "Mul mAP, Mul rank dist on XQuAD-R and MLQA-R only" in paper_scope("sib-200", checked)
+    assert "did not evaluate" in paper_scope("sib-200", checked)
+    assert "no claim of the paper to check" in paper_scope("afriqa", checked.iloc[:0])

@@ -24,6 +24,8 @@ ALL = "all"
 # The paper's claim (arXiv 2408.10536, Tables 1-2): hybrid batches are at least as good as
 # both mono and cross batches on Mo, Cr and Mul mAP, with a lower rank distance.
 PAPER_CLAIMS = (("mono", "map", 1), ("cross", "map", 1), ("multi", "map", 1), ("multi", "rank_distance", -1))
+# The LAReQA sets the paper's tables report; on any other set its claims are extrapolated.
+PAPER_DATASETS = ("xquad-r", "mlqa-r")
 
 
 def arm_figures(runs: pd.DataFrame, figures: pd.DataFrame, fine_tuning: Iterable[str],
@@ -105,6 +107,18 @@ def paper_agreement(differences: dict[str, pd.DataFrame], treatment: str = "hybr
         rows.append({"figure": metric_label(setting, metric), "paper": "hybrid at least as good as mono and cross"
                      if better > 0 else "hybrid lower than mono and cross", "here": detail, "verdict": verdict})
     return pd.DataFrame(rows, columns=["figure", "paper", "here", "verdict"])
+
+
+def paper_scope(dataset: str, agreement: pd.DataFrame) -> str:
+    """Which of the paper's figures a dataset's agreement table stands for, in one sentence."""
+    if agreement.empty:
+        return (f"The paper's Tables 1-2 report Mo, Cr and Mul figures on XQuAD-R and MLQA-R only; {dataset} reports "
+                "none of them, so there is no claim of the paper to check here.")
+    checked = ", ".join(agreement["figure"])
+    if dataset.split("?")[0] in PAPER_DATASETS:
+        return f"The paper's Tables 1-2 report {checked} on {dataset}: its claims are checked on the same figures."
+    return (f"The paper's Tables 1-2 report {checked} on XQuAD-R and MLQA-R only; here the same directions are checked "
+            f"on {dataset}, a set the paper did not evaluate.")
 
 
 def headline_metrics(figures: pd.DataFrame, dataset: str) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ Sections: the question; the set-up (model, data, budget, seeds, alphas, the zero
 guard's counts, code version, machine, wall times); per dataset, each arm's figures over its
 seeds with 95% intervals per language group, hybrid minus mono and minus cross tested with
 the question and the seed as the unit (``hybridcore.analysis.seeds``), a chart, and how the
-directions compare with the paper's Tables 1-2. Charts are Altair specs rendered to PNG by
+directions compare with the paper's Tables 1-2 (and whether the paper reported that dataset). Charts are Altair specs rendered to PNG by
 vl-convert, embedded in the page as data URIs (and written beside the Markdown), so the
 file opens anywhere without a server.
 """
@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from hybridcore.analysis.coverage import COVERAGE_ORDER, run_languages
-from hybridcore.analysis.experiment import ALL, arm_differences, arm_figures, headline_metrics, paper_agreement
+from hybridcore.analysis.experiment import (ALL, arm_differences, arm_figures, headline_metrics, paper_agreement,
+                                            paper_scope)
 from hybridcore.analysis.figures import metric_label, strategy_rank
 from hybridcore.files import atomic_file, write_text_atomic
 
@@ -200,8 +201,9 @@ def to_markdown(report: Report, chart_files: dict[str, str]) -> str:
         if section.name in chart_files:
             out.append(f"![{section.name}]({chart_files[section.name]})\n")
         out += ["### Differences\n", _markdown_table(_difference_table(section.differences))]
+        out += ["### Against the paper (Tables 1-2)\n", paper_scope(section.name, section.agreement) + "\n"]
         if not section.agreement.empty:
-            out += ["### Against the paper (Tables 1-2)\n", _markdown_table(section.agreement)]
+            out.append(_markdown_table(section.agreement))
     return "\n".join(out)
 
 
@@ -228,8 +230,9 @@ def to_html(report: Report, charts: dict[str, bytes] | None = None) -> str:
             data = base64.b64encode(charts[section.name]).decode()
             body.append(f'<img alt="{html.escape(section.name)} chart" src="data:image/png;base64,{data}">')
         body += ["<h3>Differences</h3>", _html_table(_difference_table(section.differences))]
+        body += ["<h3>Against the paper (Tables 1-2)</h3>", f"<p>{html.escape(paper_scope(section.name, section.agreement))}</p>"]
         if not section.agreement.empty:
-            body += ["<h3>Against the paper (Tables 1-2)</h3>", _html_table(section.agreement)]
+            body.append(_html_table(section.agreement))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>hybrid-eval report: "
             f"{html.escape(report.experiment)}</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>")
 
