@@ -117,7 +117,9 @@ def _setup(runs: pd.DataFrame, treatment: str) -> list[tuple[str, str]]:
         ("wall time", f"{wall / 60:.1f} min from the first run's start to the last run's end; training {train_s / 60:.1f} min, "
                       f"evaluation {eval_s / 60:.1f} min in all"),
         ("test", "differences: seed_aware_test (the question and the training seed as the unit; Welch-Satterthwaite t), "
-                 "a question's translations averaged, Holm-corrected within each comparison; intervals: 95%"),
+                 "a question's translations averaged; p Holm-corrected within each comparison, 95% intervals not "
+                 "(so an interval can exclude 0 where the corrected p is above 0.05); an arm at one seed (the alpha sweep "
+                 "by default) has no interval and is not tested"),
     ]
 
 
