@@ -124,22 +124,26 @@ def _setup(runs: pd.DataFrame, treatment: str) -> list[tuple[str, str]]:
 
 
 def _chart(figures: pd.DataFrame, dataset: str) -> dict:
-    """The dataset's first headline column per language group and arm, with 95% intervals."""
+    """Every headline column side by side: each arm's mean per language group with its 95%
+    interval, on a scale that starts near the data (differences of 0.01 must be visible)."""
     if figures.empty:
         return {}
-    column = figures["column"].iloc[0]
-    data = figures[figures["column"] == column].copy()
+    data = figures.copy()
     data["low"] = data["low"].fillna(data["mean"])
     data["high"] = data["high"].fillna(data["mean"])
     arms = sorted(data["arm"].unique(), key=lambda a: (strategy_rank(a.split(" ")[0]), a))
     groups = [g for g in GROUP_ORDER if g in set(data["languages"])]
-    base = alt.Chart(data).encode(x=alt.X("languages:N", sort=groups, title=None, axis=alt.Axis(labelAngle=0)),
-                                  xOffset=alt.XOffset("arm:N", sort=arms))
-    bars = base.mark_bar().encode(y=alt.Y("mean:Q", title=column), color=alt.Color("arm:N", sort=arms),
-                                  tooltip=["arm", "languages", alt.Tooltip("mean:Q", format=".3f")])
+    base = alt.Chart().encode(x=alt.X("languages:N", sort=groups, title=None, axis=alt.Axis(labelAngle=-30)),
+                              xOffset=alt.XOffset("arm:N", sort=arms), color=alt.Color("arm:N", sort=arms))
+    points = base.mark_point(filled=True, size=40).encode(
+        y=alt.Y("mean:Q", title=None, scale=alt.Scale(zero=False)),
+        tooltip=["arm", "languages", alt.Tooltip("mean:Q", format=".3f")])
     whiskers = base.mark_rule().encode(y="low:Q", y2="high:Q")
-    return (bars + whiskers).properties(title=f"{dataset}: {column}, mean over seeds with 95% intervals",
-                                        width=120 * len(groups), height=240).to_dict()
+    columns = list(dict.fromkeys(data["column"]))
+    return (alt.layer(points, whiskers, data=data).properties(width=70 * len(groups), height=220)
+            .facet(column=alt.Column("column:N", sort=columns, title=None))
+            .resolve_scale(y="independent")
+            .properties(title=f"{dataset}: each arm's mean over seeds with its 95% interval")).to_dict()
 
 
 def png(spec: dict) -> bytes:
