@@ -5,9 +5,9 @@ Sections: the question; the set-up (model, data, budget, seeds, alphas, the zero
 guard's counts, code version, machine, wall times); per dataset, each arm's figures over its
 seeds with 95% intervals per language group, hybrid minus mono and minus cross tested with
 the question and the seed as the unit (``hybridcore.analysis.seeds``), a chart, and how the
-directions compare with the paper's Tables 1-2 (and whether the paper reported that dataset). Charts are Altair specs rendered to PNG by
-vl-convert, embedded in the page as data URIs (and written beside the Markdown), so the
-file opens anywhere without a server.
+directions compare with the paper's Tables 1-2 (and whether the paper reported that
+dataset). Charts are Altair specs rendered to PNG by vl-convert, embedded in the page as
+data URIs (and written beside the Markdown), so the file opens anywhere without a server.
 """
 
 from __future__ import annotations
