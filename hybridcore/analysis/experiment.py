@@ -115,7 +115,7 @@ def paper_scope(dataset: str, agreement: pd.DataFrame) -> str:
         return (f"The paper's Tables 1-2 report Mo, Cr and Mul figures on XQuAD-R and MLQA-R only; {dataset} reports "
                 "none of them, so there is no claim of the paper to check here.")
     checked = ", ".join(agreement["figure"])
-    if dataset.split("?")[0] in PAPER_DATASETS:
+    if dataset in PAPER_DATASETS:
         return f"The paper's Tables 1-2 report {checked} on {dataset}: its claims are checked on the same figures."
     return (f"The paper's Tables 1-2 report {checked} on XQuAD-R and MLQA-R only; here the same directions are checked "
             f"on {dataset}, a set the paper did not evaluate.")
