@@ -13,7 +13,7 @@ export TOKENIZERS_PARALLELISM ?= false
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 DASHBOARD_PORT ?= 8501
-.PHONY: run dashboard test lint model bench server deploy workers stop flow clean
+.PHONY: run dashboard test test-fast lint model bench server deploy workers stop clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,14 @@ dashboard: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
+# The edit-test loop: every test that needs neither the real model nor a server.
+test-fast: lint
+	$(BIN)/pytest -q -m "not real_model and not server"
+
+# ruff, and the import contracts in pyproject.toml (layers, a plain library, formats named only by their module)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 model: $(STAMP)
 	$(BIN)/hybrid-eval model build

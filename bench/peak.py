@@ -17,8 +17,12 @@ import torch
 GEMM_SHAPES = ((4096, 384, 1536), (4096, 1536, 384), (2048, 2048, 2048))
 
 
-def gemm_peak(dtype: torch.dtype, device: str = "cpu", seconds: float = 1.0,
-              shapes: tuple[tuple[int, int, int], ...] = GEMM_SHAPES) -> float:
+def gemm_peak(
+    dtype: torch.dtype,
+    device: str = "cpu",
+    seconds: float = 1.0,
+    shapes: tuple[tuple[int, int, int], ...] = GEMM_SHAPES,
+) -> float:
     """Best matrix-product FLOP/s over ``shapes`` in ``dtype``, each run for about ``seconds``
     after a warm-up (a warm-up slower than that is the measurement: a machine without a fast
     kernel for ``dtype`` would otherwise take minutes)."""

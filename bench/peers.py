@@ -20,14 +20,16 @@ from transformers import TrainerCallback
 def st_model(path: str, dtype: torch.dtype, max_length: int):
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(path, device="cpu" if not torch.cuda.is_available() else "cuda",
-                                model_kwargs={"torch_dtype": dtype})
+    model = SentenceTransformer(
+        path, device="cpu" if not torch.cuda.is_available() else "cuda", model_kwargs={"torch_dtype": dtype}
+    )
     model.max_seq_length = max_length
     return model
 
 
-def st_encode(path: str, texts: list[str | tuple[str, str]], dtype: torch.dtype, max_length: int = 512,
-              batch_size: int = 32) -> tuple[np.ndarray, float]:
+def st_encode(
+    path: str, texts: list[str | tuple[str, str]], dtype: torch.dtype, max_length: int = 512, batch_size: int = 32
+) -> tuple[np.ndarray, float]:
     """Normalised float32 embeddings of ``texts`` (a pair is a sentence with its paragraph)
     and the seconds ``encode`` took, after a warm-up call."""
     model = st_model(path, dtype, max_length)
@@ -53,8 +55,16 @@ class _StepTimer(TrainerCallback):
         self._last = now
 
 
-def st_train(path: str, pairs: list[tuple[str, str]], batch_size: int, steps: int, learning_rate: float,
-             bf16: bool, seed: int, max_length: int = 256) -> tuple[torch.nn.Module, list[float]]:
+def st_train(
+    path: str,
+    pairs: list[tuple[str, str]],
+    batch_size: int,
+    steps: int,
+    learning_rate: float,
+    bf16: bool,
+    seed: int,
+    max_length: int = 256,
+) -> tuple[torch.nn.Module, list[float]]:
     """Train on ``pairs`` (query, passage, prefixes included) for ``steps`` steps; returns the
     trained transformer and each step's seconds."""
     from datasets import Dataset
@@ -67,11 +77,24 @@ def st_train(path: str, pairs: list[tuple[str, str]], batch_size: int, steps: in
     timer = _StepTimer()
     with tempfile.TemporaryDirectory() as out:
         args = SentenceTransformerTrainingArguments(
-            output_dir=out, per_device_train_batch_size=batch_size, max_steps=steps, learning_rate=learning_rate,
-            warmup_steps=0.1, weight_decay=0.01, max_grad_norm=1.0, bf16=bf16, seed=seed,
-            batch_sampler=BatchSamplers.NO_DUPLICATES, dataloader_drop_last=True, save_strategy="no",
-            report_to="none", logging_steps=max(1, steps), disable_tqdm=True)
-        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data,
-                                             loss=MultipleNegativesRankingLoss(model), callbacks=[timer])
+            output_dir=out,
+            per_device_train_batch_size=batch_size,
+            max_steps=steps,
+            learning_rate=learning_rate,
+            warmup_steps=0.1,
+            weight_decay=0.01,
+            max_grad_norm=1.0,
+            bf16=bf16,
+            seed=seed,
+            batch_sampler=BatchSamplers.NO_DUPLICATES,
+            dataloader_drop_last=True,
+            save_strategy="no",
+            report_to="none",
+            logging_steps=max(1, steps),
+            disable_tqdm=True,
+        )
+        trainer = SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=data, loss=MultipleNegativesRankingLoss(model), callbacks=[timer]
+        )
         trainer.train()
     return model[0].auto_model, timer.seconds

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from hybridcore.analysis.figures import macro
-from hybridcore.data.registry import load_dataset
+from hybridcore.config.provenance import cpu
+from hybridcore.data.formats.registry import load_dataset
 from hybridcore.model.encoder import Encoder
-from hybridcore.run.provenance import cpu
 
 
 def main(model: str, languages: str, split: str | None, out: Path, reuse_embeddings: bool = False) -> dict:
@@ -49,10 +49,20 @@ def main(model: str, languages: str, split: str | None, out: Path, reuse_embeddi
     evaluation = data.evaluate(queries, candidates)
     evaluate_s = time.perf_counter() - clock
     summary = macro(evaluation.figures(), by=("setting", "metric"))
-    report = {"reference": reference, "model": model, "languages": len(data.languages), "sentences": int(len(queries)),
-              "tokens": encoder.stats.tokens, "load_s": load_s, "encode_s": encode_s, "evaluate_s": evaluate_s,
-              "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "cpu": cpu(), "dtype": str(encoder.dtype),
-              "macro": {f"{r.setting} {r.metric}": float(r.value) for r in summary.itertuples(index=False)}}
+    report = {
+        "reference": reference,
+        "model": model,
+        "languages": len(data.languages),
+        "sentences": int(len(queries)),
+        "tokens": encoder.stats.tokens,
+        "load_s": load_s,
+        "encode_s": encode_s,
+        "evaluate_s": evaluate_s,
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "cpu": cpu(),
+        "dtype": str(encoder.dtype),
+        "macro": {f"{r.setting} {r.metric}": float(r.value) for r in summary.itertuples(index=False)},
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
     return report
@@ -61,9 +71,13 @@ def main(model: str, languages: str, split: str | None, out: Path, reuse_embeddi
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="e5-small")
-    parser.add_argument("--languages", default="all", help="a SIB-200 subset name (quick, all) or comma-separated codes")
+    parser.add_argument(
+        "--languages", default="all", help="a SIB-200 subset name (quick, all) or comma-separated codes"
+    )
     parser.add_argument("--split", default=None, help="train, dev or test (default: all three, 1,004 sentences)")
     parser.add_argument("--out", type=Path, default=Path("results/pooled.json"))
-    parser.add_argument("--reuse-embeddings", action="store_true", help="score the embeddings an earlier run kept beside --out")
+    parser.add_argument(
+        "--reuse-embeddings", action="store_true", help="score the embeddings an earlier run kept beside --out"
+    )
     args = parser.parse_args()
     print(json.dumps(main(args.model, args.languages, args.split, args.out, args.reuse_embeddings), indent=1))

@@ -62,7 +62,9 @@ def encoding_profile(encoder: Encoder, questions: list[str], sentences: list[str
 
 def format_profile(prof: dict) -> list[str]:
     """Report lines for the bench's text output."""
-    lines = [f"encoding profile   one pass, {prof['real_tokens']:,} real tokens, {prof['wall_seconds']:.1f} s (profiler on)"]
+    lines = [
+        f"encoding profile   one pass, {prof['real_tokens']:,} real tokens, {prof['wall_seconds']:.1f} s (profiler on)"
+    ]
     for part in ("attention", "linear", "other"):
         lines.append(f"  {part:<10} {prof['seconds'][part]:6.2f} s  {prof['share'][part]:5.0%}")
     lines += [

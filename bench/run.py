@@ -29,20 +29,26 @@ import torch
 from bench.peak import TRAINING_FLOPS_PER_FORWARD, encoder_flops, gemm_peak
 from bench.peers import st_encode, st_train
 from bench.profile import encoding_profile, format_profile
-from hybridcore.data.lareqa import RetrievalSet, load_lareqa
+from hybridcore.config.paths import embeddings_dir
+from hybridcore.config.provenance import cpu
+from hybridcore.config.spec import EncoderSettings, TrainConfig
+from hybridcore.data.formats.lareqa import RetrievalSet, load_lareqa
 from hybridcore.data.pairs import examples_from_lareqa
 from hybridcore.model.cache import EmbeddingCache
 from hybridcore.model.encoder import Encoder
 from hybridcore.model.resolve import resolve_model
-from hybridcore.run.paths import embeddings_dir
-from hybridcore.run.provenance import cpu
-from hybridcore.run.spec import EncoderSettings, TrainConfig
 from hybridcore.train.trainer import Trainer
 
 # Share of the bf16 GEMM peak our encoder must reach, by matrix ISA (none where bf16 is slow).
 PEAK_SHARE = {"AVX512-BF16": 0.70, "AMX": 0.50}
-TARGETS = {"encode_vs_st_bf16": 2.0, "encode_vs_st_fp32": 4.0, "min_cosine": 0.999, "map_delta": 0.005,
-           "evaluation_seconds": 5.0, "train_vs_st": 2.0}
+TARGETS = {
+    "encode_vs_st_bf16": 2.0,
+    "encode_vs_st_fp32": 4.0,
+    "min_cosine": 0.999,
+    "map_delta": 0.005,
+    "evaluation_seconds": 5.0,
+    "train_vs_st": 2.0,
+}
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 SMALL_GEMM = (512, 384, 1536)
 
@@ -54,21 +60,32 @@ def machine(device: str) -> dict:
     fp32 = gemm_peak(torch.float32, device)
     probe = gemm_peak(torch.bfloat16, device, shapes=(SMALL_GEMM,))
     fast_bf16 = probe >= fp32 / 2
-    return {"cpu": info["model"], "matrix_isa": info["matrix_isa"], "threads": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name(0) if device == "cuda" else None, "fast_bf16": fast_bf16,
-            "gemm_flops": {"fp32": fp32, "bf16": gemm_peak(torch.bfloat16, device) if fast_bf16 else probe}}
+    return {
+        "cpu": info["model"],
+        "matrix_isa": info["matrix_isa"],
+        "threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if device == "cuda" else None,
+        "fast_bf16": fast_bf16,
+        "gemm_flops": {"fp32": fp32, "bf16": gemm_peak(torch.bfloat16, device) if fast_bf16 else probe},
+    }
 
 
 def _lengths(encoder: Encoder, sample: RetrievalSet) -> list[int]:
     s = encoder.settings
     queries = encoder.tokenize([s.query_prefix + q.text for q in sample.questions])
-    passages = encoder.tokenize([s.passage_prefix + c.sentence for c in sample.candidates], [c.context for c in sample.candidates])
+    passages = encoder.tokenize(
+        [s.passage_prefix + c.sentence for c in sample.candidates], [c.context for c in sample.candidates]
+    )
     return [len(ids) for ids in queries["input_ids"] + passages["input_ids"]]
 
 
 def _speed(tokens: int, flops: float, seconds: float, peak: float) -> dict:
-    return {"seconds": seconds, "tokens_per_second": tokens / seconds, "flops_per_second": flops / seconds,
-            "peak_share": flops / seconds / peak}
+    return {
+        "seconds": seconds,
+        "tokens_per_second": tokens / seconds,
+        "flops_per_second": flops / seconds,
+        "peak_share": flops / seconds / peak,
+    }
 
 
 def _map(sample: RetrievalSet, embeddings: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
@@ -81,10 +98,13 @@ def bench_encoding(model: str, sample: RetrievalSet, peaks: dict[str, float], fa
     lengths = _lengths(ours, sample)
     tokens, flops = sum(lengths), encoder_flops(ours.model.config, lengths)
     s = ours.settings
-    st_texts = [s.query_prefix + q.text for q in sample.questions] + \
-               [(s.passage_prefix + c.sentence, c.context) for c in sample.candidates]
+    st_texts = [s.query_prefix + q.text for q in sample.questions] + [
+        (s.passage_prefix + c.sentence, c.context) for c in sample.candidates
+    ]
 
-    ours.encode_passages([c.sentence for c in sample.candidates[:8]], [c.context for c in sample.candidates[:8]])  # warm-up
+    ours.encode_passages(
+        [c.sentence for c in sample.candidates[:8]], [c.context for c in sample.candidates[:8]]
+    )  # warm-up
     started = time.perf_counter()
     ours_pair = sample.encode(ours)  # questions, and candidates with their paragraph
     ours_s = time.perf_counter() - started
@@ -97,8 +117,13 @@ def bench_encoding(model: str, sample: RetrievalSet, peaks: dict[str, float], fa
         embeddings[name], seconds = st_encode(ours.path, st_texts, DTYPES[name], s.max_length)
         peers[name] = _speed(tokens, flops, seconds, peaks[name])
     report = {
-        "questions": len(sample.questions), "candidates": len(sample.candidates), "real_tokens": tokens, "flops": flops,
-        "ours_dtype": ours_dtype, "ours": _speed(tokens, flops, ours_s, peaks[ours_dtype]), "sentence_transformers": peers,
+        "questions": len(sample.questions),
+        "candidates": len(sample.candidates),
+        "real_tokens": tokens,
+        "flops": flops,
+        "ours_dtype": ours_dtype,
+        "ours": _speed(tokens, flops, ours_s, peaks[ours_dtype]),
+        "sentence_transformers": peers,
         **{f"vs_st_{name}": peers[name]["seconds"] / ours_s for name in precisions},
         "min_cosine_to_st_fp32": float((our_emb * embeddings["fp32"]).sum(1).min()),
     }
@@ -108,11 +133,20 @@ def bench_encoding(model: str, sample: RetrievalSet, peaks: dict[str, float], fa
         by_dtype = {ours_dtype: ours_pair, other: sample.encode(Encoder(model, EncoderSettings(precision=other)))}  # type: ignore[arg-type]
         maps = {name: _map(sample, pair) for name, pair in by_dtype.items()}
         bf16, fp32 = (np.concatenate(by_dtype[name]) for name in ("bf16", "fp32"))
-        report.update({"min_cosine_bf16_to_fp32": float((bf16 * fp32).sum(1).min()), "map": maps,
-                       "map_delta": {k: maps["bf16"][k] - maps["fp32"][k] for k in maps["fp32"]}})
+        report.update(
+            {
+                "min_cosine_bf16_to_fp32": float((bf16 * fp32).sum(1).min()),
+                "map": maps,
+                "map_delta": {k: maps["bf16"][k] - maps["fp32"][k] for k in maps["fp32"]},
+            }
+        )
     if profile:  # after the timing: the profiler slows it
-        report["profile"] = encoding_profile(ours, [q.text for q in sample.questions],
-                                             [c.sentence for c in sample.candidates], [c.context for c in sample.candidates])
+        report["profile"] = encoding_profile(
+            ours,
+            [q.text for q in sample.questions],
+            [c.sentence for c in sample.candidates],
+            [c.context for c in sample.candidates],
+        )
     return report
 
 
@@ -140,8 +174,9 @@ def bench_training(model: str, steps: int, batch_size: int, peaks: dict[str, flo
     trainer.val_batches = trainer.val_batches[:4]
     batches = trainer.sampler.epoch_plan(0)[: steps + warm]
     tokens = trainer.train_tokens
-    lengths = [len(tokens.queries[q]) for b in batches[warm:] for q, _ in b.pairs] + \
-              [len(tokens.passages[p]) for b in batches[warm:] for _, p in b.pairs]
+    lengths = [len(tokens.queries[q]) for b in batches[warm:] for q, _ in b.pairs] + [
+        len(tokens.passages[p]) for b in batches[warm:] for _, p in b.pairs
+    ]
     flops = TRAINING_FLOPS_PER_FORWARD * encoder_flops(trainer.model.config, lengths)
     examples_timed = sum(len(b.pairs) for b in batches[warm:])
     dtype = "bf16" if trainer.dtype == torch.bfloat16 else "fp32"
@@ -155,34 +190,66 @@ def bench_training(model: str, steps: int, batch_size: int, peaks: dict[str, flo
     ours_loss = trainer.validation_loss()
 
     s, train = trainer.encoder, trainer.train_examples
-    pairs = [(s.query_prefix + train[q].query, s.passage_prefix + train[p].positive) for b in batches for q, p in b.pairs]
-    st_model, st_seconds = st_train(resolve_model(model), pairs, batch_size, steps + warm, config.learning_rate, dtype == "bf16", config.seed,
-                                    config.passage_max_length)
+    pairs = [
+        (s.query_prefix + train[q].query, s.passage_prefix + train[p].positive) for b in batches for q, p in b.pairs
+    ]
+    st_model, st_seconds = st_train(
+        resolve_model(model),
+        pairs,
+        batch_size,
+        steps + warm,
+        config.learning_rate,
+        dtype == "bf16",
+        config.seed,
+        config.passage_max_length,
+    )
     st_s = sum(st_seconds[warm:])
     trainer.model = st_model  # the same held-out batches, through the same loss code
     st_loss = trainer.validation_loss()
 
     def speed(total: float) -> dict:
-        return {"seconds": total, "examples_per_second": examples_timed / total, "flops_per_second": flops / total,
-                "peak_share": flops / total / peaks[dtype]}
+        return {
+            "seconds": total,
+            "examples_per_second": examples_timed / total,
+            "flops_per_second": flops / total,
+            "peak_share": flops / total / peaks[dtype],
+        }
 
-    return {"steps": steps, "batch_size": batch_size, "dtype": dtype, "ours": {**speed(ours_s), "held_out_loss": ours_loss},
-            "sentence_transformers": {**speed(st_s), "held_out_loss": st_loss}, "vs_st": st_s / ours_s}
+    return {
+        "steps": steps,
+        "batch_size": batch_size,
+        "dtype": dtype,
+        "ours": {**speed(ours_s), "held_out_loss": ours_loss},
+        "sentence_transformers": {**speed(st_s), "held_out_loss": st_loss},
+        "vs_st": st_s / ours_s,
+    }
 
 
-def main(model: str = "e5-small", dataset: str = "xquad-r", languages: list[str] | None = None, questions: int = 400,
-         train_steps: int = 8, batch_size: int = 32, full_quality: bool = False, profile: bool = False,
-         out: Path | None = None) -> dict:
+def main(
+    model: str = "e5-small",
+    dataset: str = "xquad-r",
+    languages: list[str] | None = None,
+    questions: int = 400,
+    train_steps: int = 8,
+    batch_size: int = 32,
+    full_quality: bool = False,
+    profile: bool = False,
+    out: Path | None = None,
+) -> dict:
     started = time.perf_counter()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     data = load_lareqa(dataset, languages)
     report = {"model": model, "dataset": dataset, "machine": machine(device)}
     peaks = report["machine"]["gemm_flops"]
-    report["encoding"] = bench_encoding(model, data.sample(max(1, questions // len(data.languages))), peaks, report["machine"]["fast_bf16"], profile)
+    report["encoding"] = bench_encoding(
+        model, data.sample(max(1, questions // len(data.languages))), peaks, report["machine"]["fast_bf16"], profile
+    )
     if full_quality:
         if not report["machine"]["fast_bf16"]:
-            raise RuntimeError(f"--full-quality compares bf16 with fp32 over the whole set, and this machine multiplies bf16 "
-                               f"matrices at {peaks['bf16'] / 1e9:.1f} GFLOP/s: it would take hours")
+            raise RuntimeError(
+                f"--full-quality compares bf16 with fp32 over the whole set, and this machine multiplies bf16 "
+                f"matrices at {peaks['bf16'] / 1e9:.1f} GFLOP/s: it would take hours"
+            )
         report["full_quality"] = bench_full_quality(model, data)
     report["training"] = bench_training(model, train_steps, batch_size, peaks)
     report["targets"] = check_targets(report)
@@ -212,51 +279,72 @@ def check_targets(report: dict) -> dict[str, dict]:
         rows["encode_peak_share"] = (enc["ours"]["peak_share"], share, True)
     if "full_quality" in report:
         rows["evaluation_seconds"] = (quality["evaluation_seconds"], TARGETS["evaluation_seconds"], False)
-    return {name: {"value": value, "target": target, "met": value >= target if at_least else value <= target}
-            for name, (value, target, at_least) in rows.items()}
+    return {
+        name: {"value": value, "target": target, "met": value >= target if at_least else value <= target}
+        for name, (value, target, at_least) in rows.items()
+    }
 
 
 def format_report(report: dict) -> str:
     m, enc, tr = report["machine"], report["encoding"], report["training"]
     peak = m["gemm_flops"]
     lines = [
-        f"CPU: {m['cpu']} (matrix ISA: {m['matrix_isa']}, {m['threads']} threads)" + (f"; GPU: {m['cuda']}" if m["cuda"] else ""),
+        f"CPU: {m['cpu']} (matrix ISA: {m['matrix_isa']}, {m['threads']} threads)"
+        + (f"; GPU: {m['cuda']}" if m["cuda"] else ""),
         f"GEMM peak: fp32 {peak['fp32'] / 1e9:,.0f} GFLOP/s, bf16 {peak['bf16'] / 1e9:,.0f} GFLOP/s",
         "",
         f"encoding   {enc['questions']} XQuAD-R questions + {enc['candidates']} candidates with paragraph, "
         f"{enc['real_tokens']:,} real tokens, {enc['flops'] / 1e12:.1f} TFLOP",
         f"  {'':34}{'tokens/s':>10}{'GFLOP/s':>10}{'of peak':>9}{'ours is':>9}",
     ]
-    rows = [(f"sentence-transformers {name}", row, enc[f"vs_st_{name}"]) for name, row in enc["sentence_transformers"].items()]
+    rows = [
+        (f"sentence-transformers {name}", row, enc[f"vs_st_{name}"])
+        for name, row in enc["sentence_transformers"].items()
+    ]
     rows.append((f"hybrid-eval Encoder (auto: {enc['ours_dtype']})", enc["ours"], None))
     for label, row, ratio in rows:
-        lines.append(f"  {label:<34}{row['tokens_per_second']:>10,.0f}{row['flops_per_second'] / 1e9:>10,.0f}"
-                     f"{row['peak_share']:>9.0%}" + (f"{'x' + format(ratio, '.2f'):>9}" if ratio else ""))
+        lines.append(
+            f"  {label:<34}{row['tokens_per_second']:>10,.0f}{row['flops_per_second'] / 1e9:>10,.0f}"
+            f"{row['peak_share']:>9.0%}" + (f"{'x' + format(ratio, '.2f'):>9}" if ratio else "")
+        )
     lines.append(f"  min cosine, ours to sentence-transformers fp32: {enc['min_cosine_to_st_fp32']:.5f}")
     if "map" in enc:
         lines += [
-            f"  ours bf16 to fp32: min cosine {enc['min_cosine_bf16_to_fp32']:.5f}; mAP on the sample   bf16      fp32     delta",
-            *(f"    {s:<22}{enc['map']['bf16'][s]:>8.4f}  {enc['map']['fp32'][s]:>8.4f}  {enc['map_delta'][s]:+.4f}"
-              for s in ("mono", "cross", "multi")),
+            f"  ours bf16 to fp32: min cosine {enc['min_cosine_bf16_to_fp32']:.5f}; "
+            "mAP on the sample   bf16      fp32     delta",
+            *(
+                f"    {s:<22}{enc['map']['bf16'][s]:>8.4f}  {enc['map']['fp32'][s]:>8.4f}  {enc['map_delta'][s]:+.4f}"
+                for s in ("mono", "cross", "multi")
+            ),
         ]
     else:
-        lines.append(f"  bf16 left out: this machine multiplies bf16 matrices at {peak['bf16'] / 1e9:,.1f} GFLOP/s "
-                     f"(fp32 {peak['fp32'] / 1e9:,.0f}), so neither peer nor we would pick it")
+        lines.append(
+            f"  bf16 left out: this machine multiplies bf16 matrices at {peak['bf16'] / 1e9:,.1f} GFLOP/s "
+            f"(fp32 {peak['fp32'] / 1e9:,.0f}), so neither peer nor we would pick it"
+        )
     if "profile" in enc:
         lines += ["", *format_profile(enc["profile"])]
     if "full_quality" in report:
         fq = report["full_quality"]
-        lines += ["", f"full {report['dataset']}: mAP bf16 - fp32 " +
-                  ", ".join(f"{s} {d:+.4f}" for s, d in fq["map_delta"].items()) +
-                  f"; evaluation from cached embeddings {fq['evaluation_seconds']:.2f} s"]
+        lines += [
+            "",
+            f"full {report['dataset']}: mAP bf16 - fp32 "
+            + ", ".join(f"{s} {d:+.4f}" for s, d in fq["map_delta"].items())
+            + f"; evaluation from cached embeddings {fq['evaluation_seconds']:.2f} s",
+        ]
     lines += [
         "",
         f"training   hybrid batches of {tr['batch_size']}, {tr['steps']} timed steps, {tr['dtype']}",
         f"  {'':34}{'ex/s':>10}{'GFLOP/s':>10}{'of peak':>9}{'held-out loss':>15}",
     ]
-    for label, row in (("SentenceTransformerTrainer (MNRL)", tr["sentence_transformers"]), ("hybrid-eval Trainer", tr["ours"])):
-        lines.append(f"  {label:<34}{row['examples_per_second']:>10.1f}{row['flops_per_second'] / 1e9:>10,.0f}"
-                     f"{row['peak_share']:>9.0%}{row['held_out_loss']:>15.4f}")
+    for label, row in (
+        ("SentenceTransformerTrainer (MNRL)", tr["sentence_transformers"]),
+        ("hybrid-eval Trainer", tr["ours"]),
+    ):
+        lines.append(
+            f"  {label:<34}{row['examples_per_second']:>10.1f}{row['flops_per_second'] / 1e9:>10,.0f}"
+            f"{row['peak_share']:>9.0%}{row['held_out_loss']:>15.4f}"
+        )
     lines += [f"  ours is x{tr['vs_st']:.2f}", "", "target                      value     target   met"]
     for name, row in report["targets"].items():
         lines.append(f"  {name:<22}{row['value']:>11.4f}{row['target']:>11}   {'yes' if row['met'] else 'NO'}")

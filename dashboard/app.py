@@ -11,7 +11,12 @@ VIEWS = [
     st.Page("views/pairs.py", title="Language pairs", icon=":material/grid_on:", url_path="pairs"),
     st.Page("views/bias.py", title="Language bias", icon=":material/balance:", url_path="bias"),
     st.Page("views/coverage.py", title="Languages by coverage", icon=":material/visibility:", url_path="coverage"),
-    st.Page("views/underrepresented.py", title="Underrepresented languages", icon=":material/public:", url_path="underrepresented"),
+    st.Page(
+        "views/underrepresented.py",
+        title="Underrepresented languages",
+        icon=":material/public:",
+        url_path="underrepresented",
+    ),
     st.Page("views/significance.py", title="Significance", icon=":material/functions:", url_path="significance"),
 ]
 

@@ -39,24 +39,34 @@ def _read(url: str, query: Callable[[Engine], T]) -> T:
     if is_duckdb(url):
         path = duckdb_path(url)
         if path is not None and not path.exists():
-            raise StoreUnavailable(f"No store at {path} yet. Run an experiment first (`make run`), or point "
-                                   "HYBRID_EVAL_DB_URL at an existing store.")
+            raise StoreUnavailable(
+                f"No store at {path} yet. Run an experiment first (`make run`), or point "
+                "HYBRID_EVAL_DB_URL at an existing store."
+            )
     engine = _engine(url)
     try:
         if with_retry(lambda: queries.needs_upgrade(engine), attempts=4):
-            raise StoreUnavailable(f"The store at {url} was written by an older hybrid-eval (per-query scores one "
-                                   "row each). Run `hybrid-eval store upgrade` once; it converts the store, losing nothing.")
+            raise StoreUnavailable(
+                f"The store at {url} was written by an older hybrid-eval (per-query scores one "
+                "row each). Run `hybrid-eval store upgrade` once; it converts the store, losing nothing."
+            )
         if not with_retry(lambda: queries.is_initialised(engine), attempts=4):
             raise StoreUnavailable(f"The store at {url} is empty: no run has been stored yet. Run `make run`.")
         return with_retry(lambda: query(engine), attempts=4)
     except StoreLocked:
-        raise StoreUnavailable("The store is being written by a run right now (DuckDB admits one writer and no "
-                               "readers meanwhile). Reload this page in a few seconds.") from None
+        raise StoreUnavailable(
+            "The store is being written by a run right now (DuckDB admits one writer and no "
+            "readers meanwhile). Reload this page in a few seconds."
+        ) from None
     except SQLAlchemyError as err:
-        raise StoreUnavailable(f"Could not read the store at {url}: {err.__class__.__name__}: {err.orig if hasattr(err, 'orig') else err}") from None
+        raise StoreUnavailable(
+            f"Could not read the store at {url}: {err.__class__.__name__}: {err.orig if hasattr(err, 'orig') else err}"
+        ) from None
 
 
-def runs(since: datetime | None = None, until: datetime | None = None, experiment_prefix: str | None = None) -> pd.DataFrame:
+def runs(
+    since: datetime | None = None, until: datetime | None = None, experiment_prefix: str | None = None
+) -> pd.DataFrame:
     """Runs (newest first), with a ``duration_s`` column."""
     return _runs(store_url(), since, until, experiment_prefix)
 

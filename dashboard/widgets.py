@@ -7,9 +7,8 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from hybridcore.analysis import coverage
-
 from dashboard import data
+from hybridcore.analysis import coverage
 from hybridcore.analysis.figures import strategy_rank
 
 
@@ -97,8 +96,9 @@ def run_figures(runs: pd.DataFrame, chosen: list[str]) -> pd.DataFrame:
     return figures
 
 
-def run_scores(runs: pd.DataFrame, chosen: list[str], dataset: str, metric: str,
-               only: list[str] | None = None) -> pd.DataFrame:
+def run_scores(
+    runs: pd.DataFrame, chosen: list[str], dataset: str, metric: str, only: list[str] | None = None
+) -> pd.DataFrame:
     """Per-query scores of the chosen runs (or of ``only`` these among them), labelled like ``run_figures``."""
     mapping = labels(runs, chosen)
     if only is not None:
@@ -126,12 +126,28 @@ def pick_dataset(figures: pd.DataFrame, key: str, settings: tuple[str, ...] | No
 def show_tests(table: pd.DataFrame) -> None:
     """A table of paired tests, significant rows marked."""
     shown = table.assign(significant=table["significant"].map({True: "✱ yes", False: ""}))
-    st.dataframe(shown.style.format({"mean_a": "{:.4f}", "mean_b": "{:.4f}", "delta": "{:+.4f}", "cohens_d": "{:+.3f}",
-                                     "p": "{:.4g}", "p_adjusted": "{:.4g}"}),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        shown.style.format(
+            {
+                "mean_a": "{:.4f}",
+                "mean_b": "{:.4f}",
+                "delta": "{:+.4f}",
+                "cohens_d": "{:+.3f}",
+                "p": "{:.4g}",
+                "p_adjusted": "{:.4g}",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 
 def download(frame: pd.DataFrame, name: str, index: bool = True) -> None:
     """A CSV download button under a table."""
-    st.download_button(f"Download {name}.csv", frame.to_csv(index=index).encode("utf-8"), file_name=f"{name}.csv",
-                       mime="text/csv", key=f"download-{name}")
+    st.download_button(
+        f"Download {name}.csv",
+        frame.to_csv(index=index).encode("utf-8"),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"download-{name}",
+    )

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Double, ForeignKey, Index, Integer, LargeBinary, Sequence, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Sequence,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # DuckDB has no SERIAL: keys come from sequences.
@@ -99,7 +111,9 @@ class Artifact(Base):
 
     __tablename__ = "artifacts"
 
-    id: Mapped[int] = mapped_column(BigInteger, artifact_id_seq, server_default=artifact_id_seq.next_value(), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger, artifact_id_seq, server_default=artifact_id_seq.next_value(), primary_key=True
+    )
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     kind: Mapped[str] = mapped_column(String)
     path: Mapped[str] = mapped_column(Text)

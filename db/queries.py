@@ -30,15 +30,37 @@ def is_initialised(engine: Engine) -> bool:
     return {model.__tablename__ for model in STORE_TABLES} <= names
 
 
-RUN_COLUMNS = ("id", "name", "experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "seen_languages",
-               "pretraining_languages", "seed", "code_version", "machine", "status", "error", "started_at", "ended_at",
-               "timings", "leakage", "config")
+RUN_COLUMNS = (
+    "id",
+    "name",
+    "experiment",
+    "strategy",
+    "alpha",
+    "model",
+    "train_set",
+    "eval_sets",
+    "seen_languages",
+    "pretraining_languages",
+    "seed",
+    "code_version",
+    "machine",
+    "status",
+    "error",
+    "started_at",
+    "ended_at",
+    "timings",
+    "leakage",
+    "config",
+)
 
 
 def table_columns(conn: Connection, table: str) -> set[str]:
     """The columns a table has in this store (SQLAlchemy's inspector does not work on DuckDB)."""
-    return set(conn.execute(text("SELECT column_name FROM information_schema.columns WHERE table_name = :table"),
-                            {"table": table}).scalars())
+    return set(
+        conn.execute(
+            text("SELECT column_name FROM information_schema.columns WHERE table_name = :table"), {"table": table}
+        ).scalars()
+    )
 
 
 def needs_upgrade(engine: Engine) -> bool:
@@ -46,18 +68,31 @@ def needs_upgrade(engine: Engine) -> bool:
     return OLD_SCORES_TABLE in inspect(engine).get_table_names()
 
 
-def runs(engine: Engine, status: str | None = None, strategy: str | None = None, model: str | None = None,
-         train_set: str | None = None, eval_set: str | None = None, experiment: str | None = None,
-         experiment_prefix: str | None = None, since: datetime | None = None,
-         until: datetime | None = None) -> pd.DataFrame:
+def runs(
+    engine: Engine,
+    status: str | None = None,
+    strategy: str | None = None,
+    model: str | None = None,
+    train_set: str | None = None,
+    eval_set: str | None = None,
+    experiment: str | None = None,
+    experiment_prefix: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pd.DataFrame:
     """Runs, newest first, optionally filtered (``since``/``until`` bound the start time). A
     column that a store written by older code lacks (added when it is next written to) is
     read as empty, so such a store stays readable read-only."""
     with engine.connect() as conn:
         present = table_columns(conn, Run.__tablename__)
     stmt = select(*(getattr(Run, name) for name in RUN_COLUMNS if name in present))
-    filters = ((Run.status, status), (Run.strategy, strategy), (Run.model, model), (Run.train_set, train_set),
-               (Run.experiment, experiment))
+    filters = (
+        (Run.status, status),
+        (Run.strategy, strategy),
+        (Run.model, model),
+        (Run.train_set, train_set),
+        (Run.experiment, experiment),
+    )
     for column, value in filters:
         if value is not None:
             stmt = stmt.where(column == value)
@@ -74,8 +109,13 @@ def runs(engine: Engine, status: str | None = None, strategy: str | None = None,
     return frame.reindex(columns=list(RUN_COLUMNS))
 
 
-def metrics(engine: Engine, run_ids: Sequence[int], dataset: str | None = None, setting: str | None = None,
-            metric: str | None = None) -> pd.DataFrame:
+def metrics(
+    engine: Engine,
+    run_ids: Sequence[int],
+    dataset: str | None = None,
+    setting: str | None = None,
+    metric: str | None = None,
+) -> pd.DataFrame:
     """Per-group figures of the given runs."""
     stmt = select(*MetricRow.__table__.columns).where(MetricRow.run_id.in_([int(r) for r in run_ids]))
     for column, value in ((MetricRow.dataset, dataset), (MetricRow.setting, setting), (MetricRow.metric, metric)):
@@ -87,11 +127,20 @@ def metrics(engine: Engine, run_ids: Sequence[int], dataset: str | None = None, 
 SCORE_COLUMNS = ["run_id", "dataset", "setting", "query_lang", "candidate_lang", "query_id", "metric", "value"]
 
 
-def query_scores(engine: Engine, run_ids: Sequence[int], dataset: str, metric: str, setting: str | None = None) -> pd.DataFrame:
+def query_scores(
+    engine: Engine, run_ids: Sequence[int], dataset: str, metric: str, setting: str | None = None
+) -> pd.DataFrame:
     """Per-query values, for paired tests between runs: one row per (run, group, query)."""
-    stmt = select(QueryScores.run_id, QueryScores.setting, QueryScores.query_lang, QueryScores.candidate_lang,
-                  QueryScores.query_ids, QueryScores.scores).where(
-        QueryScores.run_id.in_([int(r) for r in run_ids]), QueryScores.dataset == dataset, QueryScores.metric == metric)
+    stmt = select(
+        QueryScores.run_id,
+        QueryScores.setting,
+        QueryScores.query_lang,
+        QueryScores.candidate_lang,
+        QueryScores.query_ids,
+        QueryScores.scores,
+    ).where(
+        QueryScores.run_id.in_([int(r) for r in run_ids]), QueryScores.dataset == dataset, QueryScores.metric == metric
+    )
     if setting is not None:
         stmt = stmt.where(QueryScores.setting == setting)
     # Rows come in key order so that every backend returns the same frame.
@@ -99,8 +148,12 @@ def query_scores(engine: Engine, run_ids: Sequence[int], dataset: str, metric: s
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
         digests = list({row.query_ids for row in rows})
-        id_lists = {d: unpack_ids(packed) for d, packed in
-                    conn.execute(select(QueryIdList.digest, QueryIdList.ids).where(QueryIdList.digest.in_(digests)))}
+        id_lists = {
+            d: unpack_ids(packed)
+            for d, packed in conn.execute(
+                select(QueryIdList.digest, QueryIdList.ids).where(QueryIdList.digest.in_(digests))
+            )
+        }
     if not rows:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     lengths = [len(id_lists[row.query_ids]) for row in rows]
@@ -112,14 +165,22 @@ def query_scores(engine: Engine, run_ids: Sequence[int], dataset: str, metric: s
     values = [unpack_values(row.scores) for row in rows]
     for row, n, v in zip(rows, lengths, values):
         if len(v) != n:
-            raise ValueError(f"run {row.run_id}, {dataset} {row.setting} {row.query_lang}->{row.candidate_lang} {metric}: "
-                             f"{len(v)} values for {n} query ids; the store is damaged")
-    return pd.DataFrame({
-        "run_id": np.repeat([row.run_id for row in rows], lengths), "dataset": dataset, "setting": repeated("setting"),
-        "query_lang": repeated("query_lang"), "candidate_lang": repeated("candidate_lang"),
-        "query_id": np.concatenate([ids[row.query_ids] for row in rows]), "metric": metric,
-        "value": np.concatenate(values),
-    })
+            raise ValueError(
+                f"run {row.run_id}, {dataset} {row.setting} {row.query_lang}->{row.candidate_lang} {metric}: "
+                f"{len(v)} values for {n} query ids; the store is damaged"
+            )
+    return pd.DataFrame(
+        {
+            "run_id": np.repeat([row.run_id for row in rows], lengths),
+            "dataset": dataset,
+            "setting": repeated("setting"),
+            "query_lang": repeated("query_lang"),
+            "candidate_lang": repeated("candidate_lang"),
+            "query_id": np.concatenate([ids[row.query_ids] for row in rows]),
+            "metric": metric,
+            "value": np.concatenate(values),
+        }
+    )
 
 
 def per_query_values(engine: Engine) -> int:
@@ -130,8 +191,12 @@ def per_query_values(engine: Engine) -> int:
 
 def artifacts(engine: Engine, run_ids: Sequence[int]) -> pd.DataFrame:
     """The files the runs produced: ``run_id``, ``kind``, ``path``."""
-    return _frame(engine, select(Artifact.run_id, Artifact.kind, Artifact.path)
-                  .where(Artifact.run_id.in_([int(r) for r in run_ids])).order_by(Artifact.id))
+    return _frame(
+        engine,
+        select(Artifact.run_id, Artifact.kind, Artifact.path)
+        .where(Artifact.run_id.in_([int(r) for r in run_ids]))
+        .order_by(Artifact.id),
+    )
 
 
 def row_counts(engine: Engine) -> dict[str, int]:

@@ -17,7 +17,7 @@ from typing import TypeVar
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
-from hybridcore.run.paths import home_dir
+from hybridcore.config.paths import home_dir
 
 T = TypeVar("T")
 

@@ -17,15 +17,17 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
+from db import queries
 from db.models import Artifact, Base, MetricRow, QueryIdList, QueryScores, Run
 from db.packing import pack_ids, pack_values
-from db import queries
 from db.queries import needs_upgrade
 from db.session import is_duckdb, with_retry
 from hybridcore.eval.results import Evaluation
 
-RUN_FIELDS = ("experiment", "strategy", "alpha", "model", "train_set", "eval_sets", "seen_languages", "pretraining_languages",
-              "config", "seed", "code_version", "machine", "leakage")
+# What a caller describes a run with; the rest of queries.RUN_COLUMNS the store keeps itself.
+RUN_FIELDS = tuple(
+    c for c in queries.RUN_COLUMNS if c not in ("id", "name", "status", "error", "started_at", "ended_at", "timings")
+)
 
 
 class OldLayout(RuntimeError):
@@ -37,8 +39,10 @@ def init_store(engine: Engine, allow_old_layout: bool = False) -> None:
     (existing rows are left alone; an added column is NULL in them). A store whose per-query
     values are still one row each is refused: ``hybrid-eval store upgrade`` converts it."""
     if not allow_old_layout and needs_upgrade(engine):
-        raise OldLayout(f"{engine.url}: this store keeps per-query scores in the old layout (one row each); "
-                           "run `hybrid-eval store upgrade` to convert it (nothing is lost)")
+        raise OldLayout(
+            f"{engine.url}: this store keeps per-query scores in the old layout (one row each); "
+            "run `hybrid-eval store upgrade` to convert it (nothing is lost)"
+        )
 
     def write() -> None:
         Base.metadata.create_all(engine)
@@ -47,8 +51,12 @@ def init_store(engine: Engine, allow_old_layout: bool = False) -> None:
             for column in Run.__table__.columns:
                 if column.name not in present and column.nullable:
                     # identifiers from our own models, not from input
-                    conn.execute(text(f"ALTER TABLE {Run.__tablename__} ADD COLUMN {column.name} "
-                                      f"{column.type.compile(engine.dialect)}"))
+                    conn.execute(
+                        text(
+                            f"ALTER TABLE {Run.__tablename__} ADD COLUMN {column.name} "
+                            f"{column.type.compile(engine.dialect)}"
+                        )
+                    )
 
     with_retry(write)
 
@@ -91,8 +99,9 @@ def _bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> None:
         conn.execute(insert(table), frame.to_dict("records"))
 
 
-def packed_row(id_lists: dict[str, tuple[int, bytes]], run_id: int, group: dict, query_ids: Sequence[str],
-               values: np.ndarray) -> dict:
+def packed_row(
+    id_lists: dict[str, tuple[int, bytes]], run_id: int, group: dict, query_ids: Sequence[str], values: np.ndarray
+) -> dict:
     """One group's per-query values as a ``per_query_scores`` row; its id list is added to
     ``id_lists`` (digest -> count and packed ids)."""
     digest, packed = pack_ids(list(query_ids))
@@ -103,9 +112,24 @@ def packed_row(id_lists: dict[str, tuple[int, bytes]], run_id: int, group: dict,
 def packed_scores(run_id: int, evaluations: Iterable[Evaluation]) -> tuple[dict[str, tuple[int, bytes]], pd.DataFrame]:
     """The run's per-query values as rows of packed arrays, and the id lists they refer to."""
     id_lists: dict[str, tuple[int, bytes]] = {}
-    rows = [packed_row(id_lists, run_id, {"dataset": e.dataset, "setting": g.setting, "query_lang": g.query_lang,
-                                          "candidate_lang": g.candidate_lang, "metric": metric}, g.query_ids, values)
-            for e in evaluations for g in e.groups for metric, values in g.per_query.items()]
+    rows = [
+        packed_row(
+            id_lists,
+            run_id,
+            {
+                "dataset": e.dataset,
+                "setting": g.setting,
+                "query_lang": g.query_lang,
+                "candidate_lang": g.candidate_lang,
+                "metric": metric,
+            },
+            g.query_ids,
+            values,
+        )
+        for e in evaluations
+        for g in e.groups
+        for metric, values in g.per_query.items()
+    ]
     return id_lists, pd.DataFrame(rows)
 
 
@@ -123,8 +147,14 @@ def add_id_lists(conn: Connection, id_lists: dict[str, tuple[int, bytes]]) -> No
     conn.execute(upsert(QueryIdList).on_conflict_do_nothing(index_elements=["digest"]), rows)
 
 
-def store_results(engine: Engine, run_id: int, evaluations: Iterable[Evaluation], artifacts: Iterable[tuple[str, str]] = (),
-                  timings: dict | None = None, ended_at: datetime | None = None) -> None:
+def store_results(
+    engine: Engine,
+    run_id: int,
+    evaluations: Iterable[Evaluation],
+    artifacts: Iterable[tuple[str, str]] = (),
+    timings: dict | None = None,
+    ended_at: datetime | None = None,
+) -> None:
     """Replace the run's figures, per-query scores and artifacts, and mark it completed (now,
     or at ``ended_at``), all in one transaction: a reader sees the old results or the new
     ones, never a mix."""
@@ -133,7 +163,9 @@ def store_results(engine: Engine, run_id: int, evaluations: Iterable[Evaluation]
     if not figures.empty:
         figures.insert(0, "run_id", run_id)
     id_lists, scores = packed_scores(run_id, evaluations)
-    arts = pd.DataFrame([{"run_id": run_id, "kind": k, "path": p} for k, p in artifacts], columns=["run_id", "kind", "path"])
+    arts = pd.DataFrame(
+        [{"run_id": run_id, "kind": k, "path": p} for k, p in artifacts], columns=["run_id", "kind", "path"]
+    )
 
     def write() -> None:
         with engine.begin() as conn:
@@ -143,13 +175,18 @@ def store_results(engine: Engine, run_id: int, evaluations: Iterable[Evaluation]
             _bulk_insert(conn, MetricRow.__table__, figures)
             _bulk_insert(conn, QueryScores.__table__, scores)
             _bulk_insert(conn, Artifact.__table__, arts)
-            conn.execute(update(Run).where(Run.id == run_id).values(status="completed", ended_at=ended_at or _now(), timings=timings))
+            conn.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(status="completed", ended_at=ended_at or _now(), timings=timings)
+            )
 
     with_retry(write)
 
 
 def fail_run(engine: Engine, run_id: int, error: str) -> None:
     """Mark the run failed with its error; its stored rows are left as they were."""
+
     def write() -> None:
         with engine.begin() as conn:
             conn.execute(update(Run).where(Run.id == run_id).values(status="failed", error=error, ended_at=_now()))
@@ -157,8 +194,14 @@ def fail_run(engine: Engine, run_id: int, error: str) -> None:
     with_retry(write)
 
 
-def record_run(engine: Engine, name: str, fields: dict, evaluations: Iterable[Evaluation],
-               artifacts: Iterable[tuple[str, str]] = (), timings: dict | None = None) -> int:
+def record_run(
+    engine: Engine,
+    name: str,
+    fields: dict,
+    evaluations: Iterable[Evaluation],
+    artifacts: Iterable[tuple[str, str]] = (),
+    timings: dict | None = None,
+) -> int:
     """Create (or replace) a finished run with its results in one call: what the command
     line and ``store import`` use where the flow opens a run first and stores at the end."""
     init_store(engine)

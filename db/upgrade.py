@@ -22,8 +22,8 @@ import pandas as pd
 from sqlalchemy import Engine, column, func, select, table, text
 
 from db.models import OLD_SCORES_TABLE, QueryScores
-from db.session import duckdb_path, is_duckdb, with_retry
 from db.queries import PER_QUERY_VALUES, needs_upgrade
+from db.session import duckdb_path, is_duckdb, with_retry
 from db.store import _bulk_insert, add_id_lists, init_store, packed_row
 
 _GROUP = ["dataset", "setting", "query_lang", "candidate_lang", "metric"]
@@ -36,7 +36,9 @@ def _packed_run(frame: pd.DataFrame, run_id: int) -> tuple[dict[str, tuple[int, 
     rows = []
     for key, part in frame.groupby(_GROUP, sort=False):
         part = part.sort_values("query_id", kind="stable")
-        rows.append(packed_row(id_lists, run_id, dict(zip(_GROUP, key)), part["query_id"].tolist(), part["value"].to_numpy()))
+        rows.append(
+            packed_row(id_lists, run_id, dict(zip(_GROUP, key)), part["query_id"].tolist(), part["value"].to_numpy())
+        )
     return id_lists, pd.DataFrame(rows)
 
 

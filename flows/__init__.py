@@ -7,7 +7,7 @@ anything imports Prefect, unless the user has set them.
 
 import os
 
-from hybridcore.run.paths import home_dir
+from hybridcore.config.paths import home_dir
 
 os.environ.setdefault("PREFECT_HOME", str(home_dir() / "prefect"))
 # Prefect creates its home without parents: on a fresh clone HYBRID_EVAL_HOME is not there yet.

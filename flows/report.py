@@ -7,7 +7,7 @@ from pathlib import Path
 from db import queries
 from db.session import make_engine
 from hybridcore.analysis.report import build_report, write_report
-from hybridcore.run.paths import home_dir
+from hybridcore.config.paths import home_dir
 
 
 def experiment_report(experiment: str, db_url: str | None = None, out: Path | None = None) -> tuple[Path, Path]:
@@ -18,6 +18,10 @@ def experiment_report(experiment: str, db_url: str | None = None, out: Path | No
     if runs.empty:
         raise ValueError(f"no completed run is stored for experiment {experiment!r}")
     ids = runs["id"].tolist()
-    report = build_report(experiment, runs, queries.metrics(engine, ids),
-                          lambda dataset, metric: queries.query_scores(engine, ids, dataset, metric))
+    report = build_report(
+        experiment,
+        runs,
+        queries.metrics(engine, ids),
+        lambda dataset, metric: queries.query_scores(engine, ids, dataset, metric),
+    )
     return write_report(report, out or home_dir() / "reports")

@@ -16,7 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from hybridcore.run.paths import REPO_ROOT, home_dir
+from hybridcore.config.paths import REPO_ROOT, home_dir
 
 POOL = "hybrid-eval"
 BIN = Path(sys.executable).parent
@@ -31,13 +31,15 @@ def state_dir() -> Path:
 def environment(port: int) -> dict[str, str]:
     """Always name the API: without it the CLI would start a temporary server of its own."""
     env = dict(os.environ)
-    env.update({
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_HOME": str(home_dir() / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "HYBRID_EVAL_REPO": str(REPO_ROOT),
-        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-    })
+    env.update(
+        {
+            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_HOME": str(home_dir() / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "HYBRID_EVAL_REPO": str(REPO_ROOT),
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
     return env
 
 
@@ -45,8 +47,15 @@ def _spawn(name: str, args: list[str], env: dict[str, str]) -> int:
     log = (state_dir() / f"{name}.log").open("ab")
     # A new session, default signal dispositions: the process can be stopped with SIGTERM
     # even when started from a non-interactive shell that ignores SIGINT.
-    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            cwd=REPO_ROOT, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        args,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=REPO_ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     (state_dir() / f"{name}.pid").write_text(str(proc.pid))
     return proc.pid
 
@@ -62,7 +71,9 @@ def wait_healthy(port: int, timeout: float = 120.0) -> None:
         except OSError:
             pass
         time.sleep(1)
-    raise TimeoutError(f"Prefect server on port {port} not healthy after {timeout:.0f} s (see {state_dir() / 'server.log'})")
+    raise TimeoutError(
+        f"Prefect server on port {port} not healthy after {timeout:.0f} s (see {state_dir() / 'server.log'})"
+    )
 
 
 def start_server(port: int = 4200) -> None:
@@ -74,8 +85,9 @@ def start_server(port: int = 4200) -> None:
 
 def prefect(port: int, *args: str) -> subprocess.CompletedProcess:
     """Run the Prefect CLI against the server on ``port``."""
-    return subprocess.run([str(BIN / "prefect"), *args], env=environment(port), cwd=REPO_ROOT, check=True,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(BIN / "prefect"), *args], env=environment(port), cwd=REPO_ROOT, check=True, capture_output=True, text=True
+    )
 
 
 def deploy(port: int = 4200) -> None:
@@ -96,8 +108,11 @@ def start_workers(count: int = 2, port: int = 4200, limit: int = 2, homes: list[
         env = environment(port)
         if homes is not None:
             env.update(HYBRID_EVAL_HOME=str(homes[i - 1]), HYBRID_EVAL_MACHINE=f"machine-{i}")
-        _spawn(f"worker-{i}", [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--name", f"worker-{i}",
-                               "--limit", str(limit)], env)
+        _spawn(
+            f"worker-{i}",
+            [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--name", f"worker-{i}", "--limit", str(limit)],
+            env,
+        )
 
 
 def stop_all(timeout: float = 30.0) -> list[str]:

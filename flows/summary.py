@@ -24,9 +24,11 @@ def experiment_summary(experiment: str, db_url: str | None = None) -> str:
     arms = list(dict.fromkeys(runs["arm"]))
     seeds = sorted(runs["seed"].dropna().astype(int).unique())
     head = f"means over seeds {', '.join(map(str, seeds))} (the reference has none)\n\n" if len(seeds) > 1 else ""
-    tables = [f"{dataset} (seen in fine-tuning: {','.join(sorted(fine_tuning)) or '-'})\n"
-              f"{coverage_table(figures, arms, dataset, fine_tuning, pretraining)}"
-              for dataset in figures["dataset"].unique()]
+    tables = [
+        f"{dataset} (seen in fine-tuning: {','.join(sorted(fine_tuning)) or '-'})\n"
+        f"{coverage_table(figures, arms, dataset, fine_tuning, pretraining)}"
+        for dataset in figures["dataset"].unique()
+    ]
     return head + "\n\n".join(tables)
 
 

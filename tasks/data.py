@@ -13,9 +13,9 @@ from tasks.retry import transient_only
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=transient_only)
-def prepare_training_data(source: str, with_context: bool = False) -> PreparedData:
+def prepare_training_data(source: str, candidate_context: bool = False) -> PreparedData:
     """Training pairs as a content-named JSONL file, published to the artifact root."""
-    data = pipeline.prepare_training_data(source, with_context)
+    data = pipeline.prepare_training_data(source, candidate_context)
     return replace(data, path=publish(data.path, "data"))
 
 

@@ -19,8 +19,9 @@ def open_run(name: str, fields: dict, db_url: str | None = None) -> int:
 
 
 @task
-def store_results(run_id: int, result_folders: list[str], artifacts: list[tuple[str, str]], timings: dict,
-                  db_url: str | None = None) -> None:
+def store_results(
+    run_id: int, result_folders: list[str], artifacts: list[tuple[str, str]], timings: dict, db_url: str | None = None
+) -> None:
     """All of a run's figures in one transaction (result folders local or in the artifact root)."""
     evaluations = [load_evaluation(localize(folder)) for folder in result_folders]
     store.store_results(make_engine(db_url), run_id, evaluations, artifacts, timings)

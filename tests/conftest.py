@@ -17,9 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from hybridcore.data.lareqa import RetrievalSet, load_lareqa  # noqa: E402
+from hybridcore.config.paths import data_dir, models_dir  # noqa: E402
+from hybridcore.data.formats.lareqa import RetrievalSet, load_lareqa  # noqa: E402
 from hybridcore.model import e5small  # noqa: E402
-from hybridcore.run.paths import data_dir, models_dir  # noqa: E402
 from tests.helpers import subset  # noqa: E402
 
 
@@ -59,9 +59,13 @@ def e5_path() -> Path:
 
 @pytest.fixture(scope="session")
 def real_encoder(e5_path):
+    """The real model at fp32 on every CPU: the checks against pytrec_eval are exact only
+    without score ties, and bf16 embeddings (auto precision where the CPU has a bf16 kernel,
+    AVX512-BF16 or AMX) tie often."""
+    from hybridcore.config.spec import EncoderSettings
     from hybridcore.model.encoder import Encoder
 
-    return Encoder(str(e5_path))
+    return Encoder(str(e5_path), EncoderSettings(precision="fp32"))
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +80,8 @@ def afriqa_small(shared_data):
     against a pool of their gold passages and 260 others drawn from the real pool."""
     from dataclasses import replace
 
-    from hybridcore.data.afriqa import load_afriqa
     from hybridcore.data.dataset import LoadOptions
+    from hybridcore.data.formats.afriqa import load_afriqa
 
     full = load_afriqa(shared_data / "afriqa", LoadOptions(languages=("hau", "yor")))
     questions = [q for lang in ("ha", "yo") for q in [q for q in full.questions if q.lang == lang][:40]]
@@ -85,8 +89,11 @@ def afriqa_small(shared_data):
     rest = sorted(set(range(len(full.passages))) - set(gold))
     keep = gold + sorted(np.random.default_rng(0).choice(rest, 260, replace=False).tolist())
     position = {old: new for new, old in enumerate(keep)}
-    return replace(full, questions=tuple(replace(q, passage=position[q.passage]) for q in questions),
-                   passages=tuple(full.passages[i] for i in keep))
+    return replace(
+        full,
+        questions=tuple(replace(q, passage=position[q.passage]) for q in questions),
+        passages=tuple(full.passages[i] for i in keep),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -98,9 +105,11 @@ def afriqa_embeddings(real_encoder, afriqa_small) -> tuple[np.ndarray, np.ndarra
 def flores_small(shared_data):
     """Real SIB-200 dev split (99 sentences) in English, Yoruba, Swahili and German."""
     from hybridcore.data.dataset import LoadOptions
-    from hybridcore.data.flores import load_flores
+    from hybridcore.data.formats.sib200 import load_flores
 
-    return load_flores(shared_data / "sib-200", LoadOptions(languages=("yor_Latn", "swh_Latn", "deu_Latn"), split="dev"))
+    return load_flores(
+        shared_data / "sib-200", LoadOptions(languages=("yor_Latn", "swh_Latn", "deu_Latn"), split="dev")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -126,8 +135,15 @@ def tiny_model(tmp_path_factory, e5_path) -> Path:
 
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("tiny-model")
-    config = BertConfig(vocab_size=250037, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512, type_vocab_size=2)
+    config = BertConfig(
+        vocab_size=250037,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        type_vocab_size=2,
+    )
     BertModel(config, add_pooling_layer=False).save_pretrained(folder, safe_serialization=True)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copy(e5_path / name, folder / name)
@@ -136,11 +152,36 @@ def tiny_model(tmp_path_factory, e5_path) -> Path:
 
 # Fixtures that bring the real model or the real data: a test that uses any of them, directly
 # or through another fixture, is marked `real` (the tiny model carries the real tokenizer).
-REAL_FIXTURES = {"shared_data", "xquad", "xquad_small", "e5_path", "real_encoder", "real_embeddings", "tiny_model",
-                 "afriqa_small", "afriqa_embeddings", "flores_small", "flores_embeddings"}
+REAL_FIXTURES = {
+    "shared_data",
+    "xquad",
+    "xquad_small",
+    "e5_path",
+    "real_encoder",
+    "real_embeddings",
+    "tiny_model",
+    "afriqa_small",
+    "afriqa_embeddings",
+    "flores_small",
+    "flores_embeddings",
+}
+
+
+# `real_model`: the test encodes with the real e5-small (through these fixtures, or its path
+# asked for directly). `server`: it starts a server (PostgreSQL, Prefect, Streamlit with a
+# browser). `make test-fast` runs everything else.
+REAL_MODEL_FIXTURES = {"real_encoder", "real_embeddings", "afriqa_embeddings", "flores_embeddings"}
+SERVER_FIXTURES = {"postgres"}
+SERVER_MODULES = {"test_flow", "test_services"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if REAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        used = set(getattr(item, "fixturenames", ()))
+        direct = set(getattr(getattr(item, "_fixtureinfo", None), "argnames", ()))
+        if REAL_FIXTURES & used:
             item.add_marker(pytest.mark.real)
+        if REAL_MODEL_FIXTURES & used or "e5_path" in direct:
+            item.add_marker(pytest.mark.real_model)
+        if SERVER_FIXTURES & used or item.module.__name__.split(".")[-1] in SERVER_MODULES or "browser" in item.name:
+            item.add_marker(pytest.mark.server)

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from hybridcore.data.lareqa import RetrievalSet
-from hybridcore.eval.settings import Evaluation, evaluate_lareqa
+from hybridcore.data.formats.lareqa import RetrievalSet
+from hybridcore.eval.results import Evaluation
 
 
 def subset(data: RetrievalSet, paragraphs: int) -> RetrievalSet:
@@ -30,7 +30,7 @@ def fake_evaluation(data: RetrievalSet, seed: int) -> Evaluation:
     c = rng.normal(size=(len(data.candidates), 8)).astype(np.float32)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     c /= np.linalg.norm(c, axis=1, keepdims=True)
-    return evaluate_lareqa(data, q, c)
+    return data.evaluate(q, c)
 
 
 def positives_by_group(examples) -> dict[str, set[tuple[str, str]]]:

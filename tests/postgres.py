@@ -42,8 +42,17 @@ class PostgresServer:
         if self.as_user:
             shutil.chown(self.folder, "postgres")
         self._run(_binary("initdb"), "-D", str(self.data), "-A", "trust", "-U", self.user, "--no-sync")
-        self._run(_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "start", "-o",
-                  f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c max_connections=50")
+        self._run(
+            _binary("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "start",
+            "-o",
+            f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c max_connections=50",
+        )
 
     def _run(self, *command: str) -> None:
         done = subprocess.run([*self.as_user, *command], capture_output=True, text=True)

@@ -7,11 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from hybridcore.data.beir import export_beir, load_beir
-from hybridcore.data.lareqa import RetrievalSet
-from hybridcore.data.registry import load_dataset
+from hybridcore.data.formats.beir import export_beir, load_beir
+from hybridcore.data.formats.lareqa import RetrievalSet
+from hybridcore.data.formats.registry import load_dataset
 from hybridcore.errors import DataError
-from hybridcore.eval.settings import evaluate_beir, evaluate_lareqa
 
 
 def test_export_and_load_round_trip(xquad, tmp_path):
@@ -35,16 +34,16 @@ def test_cross_language_export_records_both_languages(xquad, tmp_path):
 def test_beir_path_equals_the_monolingual_setting(xquad_small, e5_path, tmp_path):
     """The same questions and sentences through either path give the same figures (fp32:
     in bf16 a text's vector moves slightly with the batch it is padded into)."""
+    from hybridcore.config.spec import EncoderSettings
     from hybridcore.model.encoder import Encoder
-    from hybridcore.run.spec import EncoderSettings
 
     encoder = Encoder(str(e5_path), EncoderSettings(precision="fp32"))
     thai = RetrievalSet("xquad-r", tuple(xquad_small.questions_in("th")), tuple(xquad_small.candidates_in("th")))
-    lareqa = evaluate_lareqa(thai, *thai.encode(encoder, candidate_context=False), settings=["mono"])
+    lareqa = thai.evaluate(*thai.encode(encoder, candidate_context=False))
     beir = load_beir(export_beir(xquad_small, tmp_path / "th", "th"))
-    result = evaluate_beir(beir, *beir.encode(encoder))
+    result = beir.evaluate(*beir.encode(encoder))
     group = result.groups[0]
-    mono_th = next(g for g in lareqa.groups if g.query_lang == "th")
+    mono_th = next(g for g in lareqa.groups if g.setting == "mono" and g.query_lang == "th")
     assert len(group.query_ids) == len(mono_th.query_ids)
     assert group.mean("map") == pytest.approx(mono_th.mean("map"), abs=1e-6)
     assert group.mean("ndcg@10") == pytest.approx(mono_th.mean("ndcg@10"), abs=1e-6)
@@ -56,7 +55,7 @@ def test_graded_qrels_and_unjudged_queries(tmp_path):
     data = load_beir(folder, "en")
     emb_q = np.eye(3, dtype=np.float32)[:2]
     emb_d = np.eye(3, dtype=np.float32)
-    result = evaluate_beir(data, emb_q, emb_d)
+    result = data.evaluate(emb_q, emb_d)
     assert result.groups[0].query_ids == ("q1",)  # q2 has only a zero grade: not judged relevant
 
 

@@ -7,19 +7,21 @@ import numpy as np
 import pytest
 import torch
 
-from bench.profile import encoding_profile, format_profile, part_of
 from bench import peak
 from bench.peak import encoder_flops
 from bench.peers import st_encode, st_train
+from bench.profile import encoding_profile, format_profile, part_of
 from bench.run import check_targets
+from hybridcore.config.spec import EncoderSettings
 from hybridcore.model.encoder import Encoder, token_budget_batches
-from hybridcore.run.spec import EncoderSettings
 
 QUESTIONS = ["who wrote it?", "when did the war end, and who signed the treaty?", "why?"]
 SENTENCES = ["It was written by a monk.", "The war ended in 1648.", "Because of the rain."]
-CONTEXTS = ["A long time ago. It was written by a monk. Nobody knows his name.",
-            "Many years of fighting. The war ended in 1648. A treaty was signed at Westphalia by many states.",
-            "The harvest failed. Because of the rain. The river flooded the fields."]
+CONTEXTS = [
+    "A long time ago. It was written by a monk. Nobody knows his name.",
+    "Many years of fighting. The war ended in 1648. A treaty was signed at Westphalia by many states.",
+    "The harvest failed. Because of the rain. The river flooded the fields.",
+]
 
 
 def test_ops_are_sorted_into_parts():
@@ -35,8 +37,11 @@ def test_profile_counts_every_linear_flop_and_splits_the_wall_time(tiny_model):
     tok = encoder.tokenizer
     query_lengths = [len(tok("query: " + q)["input_ids"]) for q in QUESTIONS]
     passage_lengths = [len(tok("passage: " + s, c)["input_ids"]) for s, c in zip(SENTENCES, CONTEXTS)]
-    padded = sum(len(b) * max(lengths[i] for i in b)
-                 for lengths in (query_lengths, passage_lengths) for b in token_budget_batches(lengths, 64))
+    padded = sum(
+        len(b) * max(lengths[i] for i in b)
+        for lengths in (query_lengths, passage_lengths)
+        for b in token_budget_batches(lengths, 64)
+    )
     # tiny BERT: 2 layers, width 32, feed-forward 64; per padded token and layer the Q, K, V and
     # output projections (4 x 32 x 32) and the two feed-forward products (2 x 32 x 64), 2 FLOP each
     assert prof["linear_flops"] == padded * 2 * 2 * (4 * 32 * 32 + 2 * 32 * 64)
@@ -53,8 +58,9 @@ def test_encoder_flops_match_the_profilers_count_of_the_linear_layers(tiny_model
     encoder = Encoder(str(tiny_model), EncoderSettings(precision="fp32", tokens_per_batch=1))
     prof = encoding_profile(encoder, QUESTIONS, SENTENCES, CONTEXTS)
     tok = encoder.tokenizer
-    lengths = [len(tok("query: " + q)["input_ids"]) for q in QUESTIONS] + \
-              [len(tok("passage: " + s, c)["input_ids"]) for s, c in zip(SENTENCES, CONTEXTS)]
+    lengths = [len(tok("query: " + q)["input_ids"]) for q in QUESTIONS] + [
+        len(tok("passage: " + s, c)["input_ids"]) for s, c in zip(SENTENCES, CONTEXTS)
+    ]
     attention = sum(2 * 4 * n * n * 32 for n in lengths)  # 2 layers, width 32: QK^T and AV
     assert encoder_flops(encoder.model.config, lengths) - attention == prof["linear_flops"]
 
@@ -81,7 +87,9 @@ def test_sentence_transformers_encodes_the_texts_ours_does(tiny_model, xquad_sma
     sample = xquad_small.sample(6)
     ours = Encoder(str(tiny_model), EncoderSettings(precision="fp32"))
     q, c = sample.encode(ours, candidate_context=True)
-    texts = ["query: " + x.text for x in sample.questions] + [("passage: " + x.sentence, x.context) for x in sample.candidates]
+    texts = ["query: " + x.text for x in sample.questions] + [
+        ("passage: " + x.sentence, x.context) for x in sample.candidates
+    ]
     theirs, seconds = st_encode(str(tiny_model), texts, torch.float32)
     assert seconds > 0
     np.testing.assert_allclose(theirs, np.concatenate([q, c]), atol=1e-5)
@@ -96,11 +104,21 @@ def test_sentence_transformers_trainer_runs_the_given_steps(tiny_model):
     assert any(not torch.equal(before[k], after[k].float()) for k in before if k in after)
 
 
-def report(isa="AVX512-BF16", dtype="bf16", st_bf16=2.5, st_fp32=4.5, cosine=0.9995, delta=0.001, train=2.5, share=0.75) -> dict:
-    return {"machine": {"matrix_isa": isa, "cuda": None},
-            "encoding": {"vs_st_bf16": st_bf16, "vs_st_fp32": st_fp32, "min_cosine_to_st_fp32": cosine, "ours_dtype": dtype,
-                         "ours": {"peak_share": share}, "map_delta": {"mono": delta, "cross": -delta / 2, "multi": 0.0}},
-            "training": {"vs_st": train}}
+def report(
+    isa="AVX512-BF16", dtype="bf16", st_bf16=2.5, st_fp32=4.5, cosine=0.9995, delta=0.001, train=2.5, share=0.75
+) -> dict:
+    return {
+        "machine": {"matrix_isa": isa, "cuda": None},
+        "encoding": {
+            "vs_st_bf16": st_bf16,
+            "vs_st_fp32": st_fp32,
+            "min_cosine_to_st_fp32": cosine,
+            "ours_dtype": dtype,
+            "ours": {"peak_share": share},
+            "map_delta": {"mono": delta, "cross": -delta / 2, "multi": 0.0},
+        },
+        "training": {"vs_st": train},
+    }
 
 
 def test_targets_are_met_only_on_the_right_side():

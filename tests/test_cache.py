@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from hybridcore.config.spec import EncoderSettings
 from hybridcore.model.cache import EmbeddingCache, weights_fingerprint
 from hybridcore.model.encoder import Encoder
-from hybridcore.run.spec import EncoderSettings
 
 TEXTS = ["Wer hat das Buch geschrieben?", "What is the capital?", "Кто написал книгу?"]
 

@@ -53,10 +53,16 @@ def test_the_slot_count_is_a_setting(monkeypatch):
 
 def _holder(seconds: float) -> subprocess.Popen:
     """Another process holding the slot for ``seconds``, once it has it."""
-    holder = subprocess.Popen([sys.executable, "-c",
-                               "import time\nfrom hybridcore.run.compute import compute_slot\n"
-                               f"with compute_slot():\n    print('held', flush=True)\n    time.sleep({seconds})\n"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\nfrom hybridcore.run.compute import compute_slot\n"
+            f"with compute_slot():\n    print('held', flush=True)\n    time.sleep({seconds})\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     return holder
 

@@ -20,8 +20,7 @@ from streamlit.testing.v1 import AppTest
 from db import queries, store
 from db.models import Run
 from db.session import make_engine
-from hybridcore.analysis.coverage import FINE_TUNING, NEVER, PRETRAINING
-from hybridcore.eval.settings import evaluate_lareqa
+from hybridcore.analysis.coverage import ALL_LANGUAGES, FINE_TUNING, NEVER, PRETRAINING
 from hybridcore.model.pretraining import XLM_R
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -34,7 +33,9 @@ def _normalised(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _seed(url: str, q: np.ndarray, c: np.ndarray, data, experiments: list[tuple[str, datetime]], underrepresented=()) -> None:
+def _seed(
+    url: str, q: np.ndarray, c: np.ndarray, data, experiments: list[tuple[str, datetime]], underrepresented=()
+) -> None:
     """Four runs per experiment: the reference is the real e5-small, the strategies are its
     embeddings moved by seeded noise (so every figure is real-shaped)."""
     engine = make_engine(url)
@@ -43,50 +44,99 @@ def _seed(url: str, q: np.ndarray, c: np.ndarray, data, experiments: list[tuple[
         for k, strategy in enumerate(STRATEGIES):
             rng = np.random.default_rng(100 * night + k)
             scale = 0.0 if strategy == "reference" else 0.015
-            evaluation = evaluate_lareqa(data, _normalised(q + scale * rng.normal(size=q.shape)),
-                                         _normalised(c + scale * rng.normal(size=c.shape)))
-            run_id = store.start_run(engine, f"{experiment}/{strategy}", experiment=experiment, strategy=strategy,
-                                     alpha=0.5 if strategy == "hybrid" else None, model="e5-small", train_set="mlqa-r",
-                                     eval_sets="xquad-r", seen_languages=SEEN, pretraining_languages=PRETRAINED,
-                                     config={"profile": "quick"}, seed=42, code_version="test")
-            extra = [data.evaluate(*(_normalised(x + scale * rng.normal(size=x.shape)) for x in embeddings))
-                     for data, embeddings in underrepresented]
-            store.store_results(engine, run_id, [evaluation, *extra], [("evaluation", "/nowhere")], {"evaluate:xquad-r": 1.0})
+            evaluation = data.evaluate(
+                _normalised(q + scale * rng.normal(size=q.shape)), _normalised(c + scale * rng.normal(size=c.shape))
+            )
+            run_id = store.start_run(
+                engine,
+                f"{experiment}/{strategy}",
+                experiment=experiment,
+                strategy=strategy,
+                alpha=0.5 if strategy == "hybrid" else None,
+                model="e5-small",
+                train_set="mlqa-r",
+                eval_sets="xquad-r",
+                seen_languages=SEEN,
+                pretraining_languages=PRETRAINED,
+                config={"profile": "quick"},
+                seed=42,
+                code_version="test",
+            )
+            extra = [
+                data.evaluate(*(_normalised(x + scale * rng.normal(size=x.shape)) for x in embeddings))
+                for data, embeddings in underrepresented
+            ]
+            store.store_results(
+                engine, run_id, [evaluation, *extra], [("evaluation", "/nowhere")], {"evaluate:xquad-r": 1.0}
+            )
             with engine.begin() as conn:
                 started = start + timedelta(minutes=k)
-                conn.execute(update(Run).where(Run.id == run_id).values(started_at=started, ended_at=started + timedelta(minutes=2)))
+                conn.execute(
+                    update(Run)
+                    .where(Run.id == run_id)
+                    .values(started_at=started, ended_at=started + timedelta(minutes=2))
+                )
 
 
 @pytest.fixture(scope="module")
-def seeded_store(tmp_path_factory, real_embeddings, xquad_small, afriqa_small, afriqa_embeddings, flores_small, flores_embeddings) -> str:
+def seeded_store(
+    tmp_path_factory, real_embeddings, xquad_small, afriqa_small, afriqa_embeddings, flores_small, flores_embeddings
+) -> str:
     """Two nightly experiments of four runs each (XQuAD-R, AfriQA, SIB-200), and one failed run."""
     url = f"duckdb:///{tmp_path_factory.mktemp('dashboard') / 'store.duckdb'}"
-    nights = [(f"nightly-quick-e5-small-mlqa-r-{day}T013000Z", datetime(2026, 11, 23 + i, 1, 30, tzinfo=UTC))
-              for i, day in enumerate(("20261123", "20261124"))]
-    _seed(url, *real_embeddings, xquad_small, nights, [(afriqa_small, afriqa_embeddings), (flores_small, flores_embeddings)])
+    nights = [
+        (f"nightly-quick-e5-small-mlqa-r-{day}T013000Z", datetime(2026, 11, 23 + i, 1, 30, tzinfo=UTC))
+        for i, day in enumerate(("20261123", "20261124"))
+    ]
+    _seed(
+        url,
+        *real_embeddings,
+        xquad_small,
+        nights,
+        [(afriqa_small, afriqa_embeddings), (flores_small, flores_embeddings)],
+    )
     engine = make_engine(url)
     # one failed run: listed, never compared
-    failed = store.start_run(engine, "adhoc/broken", experiment="adhoc", strategy="hybrid", model="e5-small",
-                             eval_sets="xquad-r", config={}, seen_languages=SEEN)
+    failed = store.start_run(
+        engine,
+        "adhoc/broken",
+        experiment="adhoc",
+        strategy="hybrid",
+        model="e5-small",
+        eval_sets="xquad-r",
+        config={},
+        seen_languages=SEEN,
+    )
     store.fail_run(engine, failed, "DataError: bad record")
     return url
 
 
 @pytest.fixture(scope="module")
-def first_run_store(tmp_path_factory, real_embeddings, xquad_small, afriqa_small, afriqa_embeddings, flores_small,
-                    flores_embeddings) -> str:
+def first_run_store(
+    tmp_path_factory, real_embeddings, xquad_small, afriqa_small, afriqa_embeddings, flores_small, flores_embeddings
+) -> str:
     """What a new user has after one `make run`: one local experiment of four runs, no nightly."""
     url = f"duckdb:///{tmp_path_factory.mktemp('first-run') / 'store.duckdb'}"
-    _seed(url, *real_embeddings, xquad_small, [("local-quick-e5-small-mlqa-r-20261125T140000Z", datetime.now(UTC))],
-          [(afriqa_small, afriqa_embeddings), (flores_small, flores_embeddings)])
+    _seed(
+        url,
+        *real_embeddings,
+        xquad_small,
+        [("local-quick-e5-small-mlqa-r-20261125T140000Z", datetime.now(UTC))],
+        [(afriqa_small, afriqa_embeddings), (flores_small, flores_embeddings)],
+    )
     return url
 
 
 # Each view and a text that only it shows once it has drawn its figures.
-VIEWS = {"runs": ("/", "Scheduled evaluations over time"), "compare": ("/compare", "Download comparison.csv"),
-         "pairs": ("/pairs", "Download pairs-difference.csv"), "bias": ("/bias", "Multilingual mAP per query language"),
-         "coverage": ("/coverage", "minus each other run"), "underrepresented": ("/underrepresented", "Download sib-200-languages.csv"),
-         "significance": ("/significance", "Significant rows")}
+VIEWS = {
+    "runs": ("/", "Scheduled evaluations over time"),
+    "compare": ("/compare", "Download comparison.csv"),
+    "pairs": ("/pairs", "Download pairs-difference.csv"),
+    "bias": ("/bias", "Multilingual mAP per query language"),
+    "coverage": ("/coverage", "minus each other run"),
+    "underrepresented": ("/underrepresented", "Download sib-200-languages.csv"),
+    "significance": ("/significance", "Significant rows"),
+}
 
 
 def _app(url: str, monkeypatch) -> AppTest:
@@ -113,7 +163,9 @@ def test_runs_view_lists_and_filters_runs_and_shows_the_nightly_series(seeded_st
     # one row per run and evaluation set (XQuAD-R, AfriQA, SIB-200), the failed run once
     assert len(table) == 8 * 3 + 1 and set(table["status"]) == {"completed", "failed"}
     assert {"Mo mAP", "Cr mAP", "Mul mAP", "Mul rank dist", "X→pivot nDCG@10", "bitext P@1"} <= set(table.columns)
-    hybrid = table[(table["name"] == "nightly-quick-e5-small-mlqa-r-20261124T013000Z/hybrid") & (table["dataset"] == "xquad-r")].iloc[0]
+    hybrid = table[
+        (table["name"] == "nightly-quick-e5-small-mlqa-r-20261124T013000Z/hybrid") & (table["dataset"] == "xquad-r")
+    ].iloc[0]
     assert 0 < hybrid["Mul mAP"] < 1
     series = at.dataframe[1].value
     assert len(series) == 8 and series["experiment_start"].is_monotonic_increasing
@@ -180,8 +232,8 @@ def test_pairs_view_draws_the_heatmap_and_the_difference_with_significance(seede
 def test_bias_view_shows_rank_distance_per_language_and_overall(seeded_store, monkeypatch):
     at = _page(_app(seeded_store, monkeypatch), "bias")
     table = at.dataframe[0].value
-    assert list(table.index) == ["de", "en", "th", "all"]
-    assert table.loc["all"].iloc[0] == pytest.approx(table.iloc[:3, 0].mean())
+    assert list(table.index) == ["de", "en", "th", ALL_LANGUAGES]
+    assert table.loc[ALL_LANGUAGES].iloc[0] == pytest.approx(table.iloc[:3, 0].mean())
     assert any(c.startswith("Δ ") for c in table.columns)
 
 
@@ -189,7 +241,7 @@ def test_coverage_view_groups_languages_and_tests_the_differences(seeded_store, 
     at = _page(_app(seeded_store, monkeypatch), "coverage")
     assert "Seen in fine-tuning: ar, de, en" in at.caption[0].value
     table = at.dataframe[0].value
-    assert set(table["languages"]) == {"all", FINE_TUNING, PRETRAINING} and len(table) == 12
+    assert set(table["languages"]) == {ALL_LANGUAGES, FINE_TUNING, PRETRAINING} and len(table) == 12
     tests = at.dataframe[2].value
     assert set(tests["coverage"]) == {FINE_TUNING, PRETRAINING} and tests["p_adjusted"].between(0, 1).all()
 
@@ -201,7 +253,11 @@ def test_underrepresented_view_shows_the_afriqa_gap_and_sib200_by_coverage(seede
     assert set(gap["language"]) == {"ha", "yo"} and set(gap["coverage"]) == {PRETRAINING, NEVER}
     assert np.allclose(gap["gap"], gap["translated"] - gap["native"])
     tests = at.dataframe[1].value
-    assert set(tests["query_lang"]) == {"ha", "yo"} and set(tests["setting"]) == {"gap"} and tests["p_adjusted"].between(0, 1).all()
+    assert (
+        set(tests["query_lang"]) == {"ha", "yo"}
+        and set(tests["setting"]) == {"gap"}
+        and tests["p_adjusted"].between(0, 1).all()
+    )
     sib = at.dataframe[2].value
     assert list(dict.fromkeys(sib["coverage"])) == [FINE_TUNING, PRETRAINING, NEVER]  # best covered first
     assert set(sib["language"]) == {"en", "de", "sw", "yo"} and sib["bitext P@1"].dropna().between(0, 1).all()
@@ -240,8 +296,15 @@ def test_missing_and_empty_stores_give_a_message(tmp_path, monkeypatch):
 
 def test_a_store_locked_by_a_writer_gives_a_message(seeded_store, tmp_path, monkeypatch):
     path = seeded_store.removeprefix("duckdb:///")
-    writer = subprocess.Popen([sys.executable, "-c", f"import duckdb, time\ncon = duckdb.connect({path!r})\n"
-                               "print('locked', flush=True)\ntime.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time\ncon = duckdb.connect({path!r})\nprint('locked', flush=True)\ntime.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert writer.stdout.readline().strip() == "locked"
         st.cache_data.clear()  # what earlier tests read of this store would still be served
@@ -252,17 +315,37 @@ def test_a_store_locked_by_a_writer_gives_a_message(seeded_store, tmp_path, monk
         writer.wait()
 
 
-def test_every_view_reads_a_postgresql_store_while_a_run_writes(postgres, real_embeddings, xquad_small, afriqa_small,
-                                                                 afriqa_embeddings, flores_small, flores_embeddings, monkeypatch):
+def test_every_view_reads_a_postgresql_store_while_a_run_writes(
+    postgres,
+    real_embeddings,
+    xquad_small,
+    afriqa_small,
+    afriqa_embeddings,
+    flores_small,
+    flores_embeddings,
+    monkeypatch,
+):
     """On PostgreSQL a writer's open transaction blocks no reader: every view draws the
     committed runs, with no lock message, and never the half-written one."""
     url = postgres.new_database()
-    _seed(url, *real_embeddings, xquad_small, [("local-quick-e5-small-mlqa-r-20261125T140000Z", datetime.now(UTC))],
-          [(afriqa_small, afriqa_embeddings), (flores_small, flores_embeddings)])
+    _seed(
+        url,
+        *real_embeddings,
+        xquad_small,
+        [("local-quick-e5-small-mlqa-r-20261125T140000Z", datetime.now(UTC))],
+        [(afriqa_small, afriqa_embeddings), (flores_small, flores_embeddings)],
+    )
     engine = make_engine(url)
-    writing = store.start_run(engine, "in-flight/hybrid", experiment="in-flight", strategy="hybrid", model="e5-small",
-                              eval_sets="xquad-r", config={})
-    evaluation = evaluate_lareqa(xquad_small, *real_embeddings)
+    writing = store.start_run(
+        engine,
+        "in-flight/hybrid",
+        experiment="in-flight",
+        strategy="hybrid",
+        model="e5-small",
+        eval_sets="xquad-r",
+        config={},
+    )
+    evaluation = xquad_small.evaluate(*real_embeddings)
     with engine.connect() as writer:
         transaction = writer.begin()
         store._bulk_insert(writer, store.MetricRow.__table__, evaluation.figures().assign(run_id=writing))
@@ -296,10 +379,26 @@ def test_every_view_renders_in_a_real_browser(which, request, tmp_path):
 
     port = _free_port()
     env = {**os.environ, "HYBRID_EVAL_DB_URL": url}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
-                               "--server.address", "127.0.0.1", "--server.port", str(port),
-                               "--browser.gatherUsageStats", "false"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            APP,
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

@@ -44,15 +44,31 @@ def test_built_folder_is_a_standard_hf_model(e5_path):
 
 @pytest.mark.real
 def test_translations_are_nearest_to_their_originals(real_encoder):
-    english = ["The cat is sleeping on the warm windowsill.", "The stock market fell sharply on Monday.",
-               "She plays the violin in an orchestra.", "Heavy rain flooded the village streets."]
+    english = [
+        "The cat is sleeping on the warm windowsill.",
+        "The stock market fell sharply on Monday.",
+        "She plays the violin in an orchestra.",
+        "Heavy rain flooded the village streets.",
+    ]
     translations = {
-        "de": ["Die Katze schläft auf der warmen Fensterbank.", "Der Aktienmarkt fiel am Montag stark.",
-               "Sie spielt Geige in einem Orchester.", "Starker Regen überflutete die Straßen des Dorfes."],
-        "ru": ["Кошка спит на тёплом подоконнике.", "Фондовый рынок резко упал в понедельник.",
-               "Она играет на скрипке в оркестре.", "Сильный дождь затопил улицы деревни."],
-        "th": ["แมวกำลังนอนหลับอยู่บนขอบหน้าต่างที่อบอุ่น", "ตลาดหุ้นร่วงลงอย่างหนักในวันจันทร์",
-               "เธอเล่นไวโอลินในวงออร์เคสตรา", "ฝนตกหนักทำให้ถนนในหมู่บ้านน้ำท่วม"],
+        "de": [
+            "Die Katze schläft auf der warmen Fensterbank.",
+            "Der Aktienmarkt fiel am Montag stark.",
+            "Sie spielt Geige in einem Orchester.",
+            "Starker Regen überflutete die Straßen des Dorfes.",
+        ],
+        "ru": [
+            "Кошка спит на тёплом подоконнике.",
+            "Фондовый рынок резко упал в понедельник.",
+            "Она играет на скрипке в оркестре.",
+            "Сильный дождь затопил улицы деревни.",
+        ],
+        "th": [
+            "แมวกำลังนอนหลับอยู่บนขอบหน้าต่างที่อบอุ่น",
+            "ตลาดหุ้นร่วงลงอย่างหนักในวันจันทร์",
+            "เธอเล่นไวโอลินในวงออร์เคสตรา",
+            "ฝนตกหนักทำให้ถนนในหมู่บ้านน้ำท่วม",
+        ],
         "zh": ["猫在温暖的窗台上睡觉。", "股市周一大幅下跌。", "她在管弦乐队里拉小提琴。", "大雨淹没了村里的街道。"],
     }
     source = real_encoder.encode_queries(english)

@@ -8,12 +8,18 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hybridcore.config.spec import EncoderSettings
 from hybridcore.model.encoder import Encoder, pool, token_budget_batches
 from hybridcore.model.precision import resolve_dtype
-from hybridcore.run.spec import EncoderSettings
 
-TEXTS = ["short", "a somewhat longer sentence with more words in it", "mid length text here",
-         "x", "another one, of medium size", "the longest text of them all, by quite a margin, it goes on"]
+TEXTS = [
+    "short",
+    "a somewhat longer sentence with more words in it",
+    "mid length text here",
+    "x",
+    "another one, of medium size",
+    "the longest text of them all, by quite a margin, it goes on",
+]
 
 
 @given(st.lists(st.integers(1, 600), min_size=1, max_size=200), st.integers(1, 5000))
@@ -58,7 +64,7 @@ def test_context_changes_the_candidate_vector(tiny):
 def test_cls_and_mean_pooling():
     hidden = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]])
     mask = torch.tensor([[1, 1, 0]])
-    np.testing.assert_allclose(pool(hidden, mask, "mean").numpy(), [[2 ** -0.5, 2 ** -0.5]], rtol=1e-6)
+    np.testing.assert_allclose(pool(hidden, mask, "mean").numpy(), [[2**-0.5, 2**-0.5]], rtol=1e-6)
     np.testing.assert_allclose(pool(hidden, mask, "cls").numpy(), [[1.0, 0.0]])
     with pytest.raises(ValueError, match="unknown pooling"):
         pool(hidden, mask, "max")  # type: ignore[arg-type]

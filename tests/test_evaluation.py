@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from hybridcore.analysis.tables import language_table, summary_table
-from hybridcore.data.lareqa import Candidate, Question, RetrievalSet, load_lareqa
-from hybridcore.eval.settings import evaluate_lareqa
+from hybridcore.data.formats.lareqa import Candidate, Question, RetrievalSet, load_lareqa
 
 
 def random_unit(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
@@ -18,7 +17,7 @@ def random_unit(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
 
 
 def test_xquad_r_settings_structure(xquad):
-    result = evaluate_lareqa(xquad, random_unit(len(xquad.questions)), random_unit(len(xquad.candidates), seed=1))
+    result = xquad.evaluate(random_unit(len(xquad.questions)), random_unit(len(xquad.candidates), seed=1))
     count = lambda s: sum(g.setting == s for g in result.groups)
     assert (count("mono"), count("cross"), count("multi")) == (11, 110, 11)
     assert all(len(g.query_ids) == 1190 for g in result.groups)
@@ -29,7 +28,7 @@ def test_xquad_r_settings_structure(xquad):
 
 def test_mlqa_r_cross_pairs_keep_only_translated_questions(shared_data):
     mlqa = load_lareqa("mlqa-r")
-    result = evaluate_lareqa(mlqa, random_unit(len(mlqa.questions)), random_unit(len(mlqa.candidates), seed=1))
+    result = mlqa.evaluate(random_unit(len(mlqa.questions)), random_unit(len(mlqa.candidates), seed=1))
     cross = [g for g in result.groups if g.setting == "cross"]
     assert len(cross) == 42
     en_de = next(g for g in cross if (g.query_lang, g.candidate_lang) == ("en", "de"))
@@ -41,8 +40,11 @@ def tiny_parallel_set() -> RetrievalSet:
     """Two questions in two languages; one answer sentence and one distractor per language."""
     cands, qs = [], []
     for lang in ("en", "de"):
-        cands += [Candidate(f"{lang}:0", lang, "a", "ctx"), Candidate(f"{lang}:1", lang, "b", "ctx"),
-                  Candidate(f"{lang}:2", lang, "noise", "ctx")]
+        cands += [
+            Candidate(f"{lang}:0", lang, "a", "ctx"),
+            Candidate(f"{lang}:1", lang, "b", "ctx"),
+            Candidate(f"{lang}:2", lang, "noise", "ctx"),
+        ]
     for lang in ("en", "de"):
         qs += [Question("q0", lang, "?", ("en:0", "de:0")), Question("q1", lang, "?", ("en:1", "de:1"))]
     return RetrievalSet("tiny", tuple(qs), tuple(cands))
@@ -53,7 +55,7 @@ def test_perfect_embeddings_score_one_and_no_bias():
     basis = np.eye(3, dtype=np.float32)
     cand = np.stack([basis[int(c.id[-1])] for c in data.candidates])
     ques = np.stack([basis[int(q.id[-1])] for q in data.questions])
-    result = evaluate_lareqa(data, ques, cand)
+    result = data.evaluate(ques, cand)
     for setting in ("mono", "cross", "multi"):
         assert result.macro(setting, "map") == pytest.approx(1.0)
         assert result.macro(setting, "recall@10") == pytest.approx(1.0)
@@ -72,11 +74,15 @@ def test_language_bias_is_measured():
     basis = np.eye(3, dtype=np.float32)
     # German answers pushed away from the questions: same-language retrieval still works,
     # but in the multilingual pool English answers come first
-    cand = np.stack([basis[int(c.id[-1])] * (1.0 if c.lang == "en" else 0.6) + (0 if c.lang == "en" else 0.8) * basis[2]
-                     for c in data.candidates])
+    cand = np.stack(
+        [
+            basis[int(c.id[-1])] * (1.0 if c.lang == "en" else 0.6) + (0 if c.lang == "en" else 0.8) * basis[2]
+            for c in data.candidates
+        ]
+    )
     cand /= np.linalg.norm(cand, axis=1, keepdims=True)
     ques = np.stack([basis[int(q.id[-1])] for q in data.questions])
-    result = evaluate_lareqa(data, ques, cand)
+    result = data.evaluate(ques, cand)
     assert result.macro("mono", "map") == pytest.approx(1.0)
     assert result.macro("multi", "rank_distance") > 0
 

@@ -49,8 +49,10 @@ def test_concurrent_writers_of_one_folder_never_mix_their_files(tmp_path):
 
 
 def test_the_dashboard_and_the_analysis_import_no_torch():
-    code = ("import sys, dashboard.data, dashboard.widgets, dashboard.charts, hybridcore.analysis.comparison, "
-            "hybridcore.analysis.tables, hybridcore.eval.results, db.queries, db.store\n"
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys, dashboard.data, dashboard.widgets, dashboard.charts, hybridcore.analysis.comparison, "
+        "hybridcore.analysis.tables, hybridcore.eval.results, db.queries, db.store\n"
+        "print('torch' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

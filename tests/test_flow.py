@@ -8,7 +8,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from db import queries
 from db.session import make_engine
-from hybridcore.run.spec import RunSpec, profile_spec
+from hybridcore.config.spec import RunSpec, profile_spec
 from tests.helpers import QUICK_FIGURES_PER_RUN
 
 
@@ -19,13 +19,16 @@ def prefect_server():
 
 
 def tiny_spec(tiny_model, **changes) -> RunSpec:
-    return profile_spec("quick", **{"model": str(tiny_model), "strategies": ("mono", "hybrid"), "steps": 2, "batch_size": 4,
-                                    **changes})
+    return profile_spec(
+        "quick", **{"model": str(tiny_model), "strategies": ("mono", "hybrid"), "steps": 2, "batch_size": 4, **changes}
+    )
 
 
 def figures_by_strategy(engine, experiment: str) -> dict:
     runs = queries.runs(engine, experiment=experiment)
-    figures = queries.metrics(engine, runs["id"].tolist()).merge(runs[["id", "strategy"]], left_on="run_id", right_on="id")
+    figures = queries.metrics(engine, runs["id"].tolist()).merge(
+        runs[["id", "strategy"]], left_on="run_id", right_on="id"
+    )
     key = ["strategy", "dataset", "setting", "query_lang", "candidate_lang", "metric"]
     return figures.set_index(key)["value"].sort_index().to_dict()
 
@@ -53,8 +56,9 @@ def test_flow_stores_reference_and_every_strategy(prefect_server, tiny_model, sh
     assert queries.metrics(engine, runs["id"].tolist()).groupby("run_id").size().equals(counts)
 
 
-def test_a_stored_spec_run_again_from_scratch_gives_identical_figures(prefect_server, tiny_model, shared_data, tmp_path,
-                                                                      monkeypatch):
+def test_a_stored_spec_run_again_from_scratch_gives_identical_figures(
+    prefect_server, tiny_model, shared_data, tmp_path, monkeypatch
+):
     from flows.hybrid_eval import hybrid_eval
 
     url = f"duckdb:///{tmp_path / 'store.duckdb'}"
@@ -80,7 +84,9 @@ def test_a_spec_stored_by_evaluate_runs_again_as_the_reference_alone(prefect_ser
     assert runs["seen_languages"].tolist() == [""]
 
 
-def test_a_failed_rerun_is_marked_and_keeps_earlier_results(prefect_server, tiny_model, shared_data, tmp_path, monkeypatch):
+def test_a_failed_rerun_is_marked_and_keeps_earlier_results(
+    prefect_server, tiny_model, shared_data, tmp_path, monkeypatch
+):
     from flows.hybrid_eval import hybrid_eval
     from hybridcore.run import pipeline
 
@@ -125,7 +131,8 @@ def test_bad_input_is_not_retried_but_a_transient_failure_is(prefect_server, tin
 
 
 def test_seeds_and_an_alpha_sweep_are_runs_of_their_own_and_an_interrupted_experiment_resumes(
-        prefect_server, tiny_model, shared_data, tmp_path, monkeypatch):
+    prefect_server, tiny_model, shared_data, tmp_path, monkeypatch
+):
     # before the command-line test: Prefect's log handlers keep the stream CliRunner closes,
     # and logging this test's failure through them recurses
     from flows.hybrid_eval import hybrid_eval
@@ -152,8 +159,14 @@ def test_seeds_and_an_alpha_sweep_are_runs_of_their_own_and_an_interrupted_exper
     out = hybrid_eval(spec=spec, experiment="grid", db_url=url)
     assert seeds_trained[3:] == [(2, "mono", 0.5), (2, "hybrid", 0.5)]  # the first seed's models were reused
     runs = queries.runs(make_engine(url), experiment="grid").set_index("name")
-    assert sorted(runs.index) == ["grid/hybrid-alpha0.3-seed1", "grid/hybrid-alpha0.5-seed1", "grid/hybrid-alpha0.5-seed2",
-                                  "grid/mono-seed1", "grid/mono-seed2", "grid/reference"]
+    assert sorted(runs.index) == [
+        "grid/hybrid-alpha0.3-seed1",
+        "grid/hybrid-alpha0.5-seed1",
+        "grid/hybrid-alpha0.5-seed2",
+        "grid/mono-seed1",
+        "grid/mono-seed2",
+        "grid/reference",
+    ]
     assert (runs["status"] == "completed").all()
     assert runs.loc["grid/hybrid-alpha0.3-seed1", ["seed", "alpha"]].tolist() == [1, 0.3]
     assert runs.loc["grid/mono-seed2", "seed"] == 2 and pd.isna(runs.loc["grid/mono-seed2", "alpha"])
@@ -166,8 +179,24 @@ def test_the_experiment_command_runs_the_flow_and_prints_the_summary(prefect_ser
 
     from flows.cli import app
 
-    result = CliRunner().invoke(app, ["experiment", "--model", str(tiny_model), "--strategy", "hybrid", "--steps", "2",
-                                      "--batch-size", "4", "--seeds", "2", "--alphas", "0.3,0.5"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "experiment",
+            "--model",
+            str(tiny_model),
+            "--strategy",
+            "hybrid",
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--seeds",
+            "2",
+            "--alphas",
+            "0.3,0.5",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "means over seeds 42, 43" in result.output and "hybrid α=0.3" in result.output  # seed 42: both alphas
     assert "experiment local-quick-" in result.output  # not a deployment's run
@@ -192,13 +221,14 @@ def slow_after_checkpoint(self, batch, step):
 Trainer.train_step = slow_after_checkpoint
 
 from flows.hybrid_eval import hybrid_eval
-from hybridcore.run.spec import RunSpec
+from hybridcore.config.spec import RunSpec
 hybrid_eval(spec=RunSpec.from_dict(json.loads(sys.argv[1])), experiment="resumed", db_url=sys.argv[2])
 """
 
 
-def test_a_worker_killed_while_training_resumes_from_its_checkpoint(prefect_server, tiny_model, shared_data, tmp_path,
-                                                                     monkeypatch):
+def test_a_worker_killed_while_training_resumes_from_its_checkpoint(
+    prefect_server, tiny_model, shared_data, tmp_path, monkeypatch
+):
     """SIGKILL to the whole process mid-training; running the flow again resumes from the
     checkpoint and ends with the figures of a run never interrupted."""
     import json
@@ -208,13 +238,17 @@ def test_a_worker_killed_while_training_resumes_from_its_checkpoint(prefect_serv
     import sys
 
     from flows.hybrid_eval import hybrid_eval
-    from hybridcore.run.paths import home_dir
+    from hybridcore.config.paths import home_dir
 
     spec = tiny_spec(tiny_model, strategies=("hybrid",), steps=8, checkpoint_every=2, validate_every=4)
     url = f"duckdb:///{tmp_path / 'store.duckdb'}"
     monkeypatch.setenv("HYBRID_EVAL_HOME", str(tmp_path / "interrupted"))  # the killed worker's, then the re-run's
-    worker = subprocess.Popen([sys.executable, "-c", _KILLED_FLOW, json.dumps(spec.to_dict()), url], stdout=subprocess.PIPE,
-                              text=True, start_new_session=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_FLOW, json.dumps(spec.to_dict()), url],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         reached = any(line.strip() == "past checkpoint" for line in worker.stdout)
     finally:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.data.beir import export_beir, load_beir
-from hybridcore.data.lareqa import load_lareqa
-from hybridcore.data.registry import dataset_identity, format_name, load_dataset
+from hybridcore.data.formats.beir import export_beir, load_beir
+from hybridcore.data.formats.lareqa import load_lareqa
+from hybridcore.data.formats.registry import dataset_identity, format_name, load_dataset
 from hybridcore.errors import DataError
 
 README = """---
@@ -39,13 +39,21 @@ def _hub_folder(tmp_path: Path, beir: Path, qrels_rows: list[dict] | None = None
         (out / config).mkdir(parents=True)
     corpus = [json.loads(line) for line in (beir / "corpus.jsonl").read_text().splitlines()]
     queries = [json.loads(line) for line in (beir / "queries.jsonl").read_text().splitlines()]
-    (out / "de-corpus" / "test.jsonl").write_text("".join(
-        json.dumps({"id": r["_id"], "title": r["title"], "text": r["text"]}, ensure_ascii=False) + "\n" for r in corpus))
-    (out / "de-queries" / "test.jsonl").write_text("".join(
-        json.dumps({"id": r["_id"], "text": r["text"]}, ensure_ascii=False) + "\n" for r in queries))
+    (out / "de-corpus" / "test.jsonl").write_text(
+        "".join(
+            json.dumps({"id": r["_id"], "title": r["title"], "text": r["text"]}, ensure_ascii=False) + "\n"
+            for r in corpus
+        )
+    )
+    (out / "de-queries" / "test.jsonl").write_text(
+        "".join(json.dumps({"id": r["_id"], "text": r["text"]}, ensure_ascii=False) + "\n" for r in queries)
+    )
     if qrels_rows is None:
         lines = (beir / "qrels" / "test.tsv").read_text().splitlines()[1:]
-        qrels_rows = [dict(zip(("query-id", "corpus-id", "score"), (q, d, int(s)))) for q, d, s in (line.split("\t") for line in lines)]
+        qrels_rows = [
+            dict(zip(("query-id", "corpus-id", "score"), (q, d, int(s))))
+            for q, d, s in (line.split("\t") for line in lines)
+        ]
     (out / "de-qrels" / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in qrels_rows))
     (out / "README.md").write_text(README)
     return out

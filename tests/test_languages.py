@@ -4,27 +4,38 @@ from __future__ import annotations
 
 import pytest
 
-from hybridcore.analysis.coverage import FINE_TUNING, NEVER, PRETRAINING, UNKNOWN, coverage, group_coverage, group_language
-from hybridcore.data.languages import canonical_tag, is_among, language_tag, same_language
+from hybridcore.analysis.coverage import (
+    FINE_TUNING,
+    NEVER,
+    PRETRAINING,
+    UNKNOWN,
+    coverage,
+    group_coverage,
+    group_language,
+)
 from hybridcore.errors import DataError
+from hybridcore.languages import canonical_tag, is_among, language_tag, same_language
 from hybridcore.model.pretraining import XLM_R, pretraining_languages
 
 MLQA_R = ["ar", "de", "en", "es", "hi", "vi", "zh"]
 
 
-@pytest.mark.parametrize("codes, tag", [
-    (["sw", "swa", "swh", "swh_Latn", "swh-Latn"], "sw"),
-    (["zh", "zho", "zho_Hans", "zh-Hans"], "zh"),
-    (["ar", "ara", "arb", "arb_Arab"], "ar"),
-    (["zho_Hant", "zh-Hant"], "zh-Hant"),
-    (["arb_Latn"], "ar-Latn"),
-    (["hau", "hau_Latn", "ha"], "ha"),
-    (["yor", "yor_Latn"], "yo"),
-    (["twi", "twi_Latn"], "tw"),
-    (["aka_Latn", "ak"], "ak"),
-    (["bem", "bem_Latn"], "bem"),
-    (["fon", "fon_Latn"], "fon"),
-])
+@pytest.mark.parametrize(
+    "codes, tag",
+    [
+        (["sw", "swa", "swh", "swh_Latn", "swh-Latn"], "sw"),
+        (["zh", "zho", "zho_Hans", "zh-Hans"], "zh"),
+        (["ar", "ara", "arb", "arb_Arab"], "ar"),
+        (["zho_Hant", "zh-Hant"], "zh-Hant"),
+        (["arb_Latn"], "ar-Latn"),
+        (["hau", "hau_Latn", "ha"], "ha"),
+        (["yor", "yor_Latn"], "yo"),
+        (["twi", "twi_Latn"], "tw"),
+        (["aka_Latn", "ak"], "ak"),
+        (["bem", "bem_Latn"], "bem"),
+        (["fon", "fon_Latn"], "fon"),
+    ],
+)
 def test_spellings_of_one_language_share_a_tag(codes, tag):
     assert {canonical_tag(code) for code in codes} == {tag}
 
@@ -45,15 +56,24 @@ def test_unknown_codes_are_a_clear_error(code, tmp_path):
 
 def test_e5_small_coverage_of_afriqa_languages_after_mlqa_r():
     assert pretraining_languages("e5-small") == XLM_R and len(XLM_R) == 101  # XLM-R's 100, Norwegian as nb and nn
-    labels = {code: coverage(canonical_tag(code), MLQA_R, XLM_R) for code in ("hau", "swa", "yor", "ibo", "zul", "kin", "twi", "bem", "fon")}
-    assert labels == {"hau": PRETRAINING, "swa": PRETRAINING, **{c: NEVER for c in ("yor", "ibo", "zul", "kin", "twi", "bem", "fon")}}
+    labels = {
+        code: coverage(canonical_tag(code), MLQA_R, XLM_R)
+        for code in ("hau", "swa", "yor", "ibo", "zul", "kin", "twi", "bem", "fon")
+    }
+    assert labels == {
+        "hau": PRETRAINING,
+        "swa": PRETRAINING,
+        **{c: NEVER for c in ("yor", "ibo", "zul", "kin", "twi", "bem", "fon")},
+    }
     assert coverage("en", MLQA_R, XLM_R) == FINE_TUNING and coverage("zho_Hans", MLQA_R, XLM_R) == FINE_TUNING
     assert coverage("yo", MLQA_R, None) == UNKNOWN and coverage("de", MLQA_R, None) == FINE_TUNING
 
 
 def test_a_pair_is_labelled_and_named_by_its_less_covered_side():
     assert group_coverage("en", "yo", MLQA_R, XLM_R) == NEVER and group_language("en", "yo", MLQA_R, XLM_R) == "yo"
-    assert group_coverage("ha", "en", MLQA_R, XLM_R) == PRETRAINING and group_language("ha", "en", MLQA_R, XLM_R) == "ha"
+    assert (
+        group_coverage("ha", "en", MLQA_R, XLM_R) == PRETRAINING and group_language("ha", "en", MLQA_R, XLM_R) == "ha"
+    )
     assert group_language("en", "de", MLQA_R, XLM_R) == "de" and group_coverage("yo", "all", MLQA_R, XLM_R) == NEVER
 
 

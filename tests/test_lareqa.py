@@ -8,11 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.data.lareqa import load_lareqa
+from hybridcore.data.formats.lareqa import load_lareqa
 from hybridcore.errors import DataError
 
-XQUAD_CANDIDATES = {"ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, "hi": 1244,
-                    "ru": 1219, "th": 852, "tr": 1167, "vi": 1209, "zh": 1196}
+XQUAD_CANDIDATES = {
+    "ar": 1222,
+    "de": 1276,
+    "el": 1234,
+    "en": 1180,
+    "es": 1215,
+    "hi": 1244,
+    "ru": 1219,
+    "th": 852,
+    "tr": 1167,
+    "vi": 1209,
+    "zh": 1196,
+}
 MLQA_QUESTIONS = {"ar": 517, "de": 512, "en": 1148, "es": 500, "hi": 507, "vi": 511, "zh": 504}
 
 
@@ -66,7 +77,9 @@ GOOD_PARAGRAPH = {
 def write_set(tmp_path: Path, paragraph: dict | str, lang: str = "en") -> Path:
     folder = tmp_path / "set"
     folder.mkdir(exist_ok=True)
-    body = paragraph if isinstance(paragraph, str) else json.dumps({"data": [{"title": "t", "paragraphs": [paragraph]}]})
+    body = (
+        paragraph if isinstance(paragraph, str) else json.dumps({"data": [{"title": "t", "paragraphs": [paragraph]}]})
+    )
     (folder / f"{lang}.json").write_text(body)
     return folder
 

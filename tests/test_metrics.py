@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
 from hybridcore.eval import metrics
-from hybridcore.eval.settings import evaluate_lareqa, lareqa_groups
 
 
 def ranks_of(scores: list[list[float]], relevant: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +78,9 @@ def test_relevant_candidates_tied_with_each_other_take_consecutive_ranks():
     index, gains = metrics.pad_relevant([[0, 1]])
     ranks = metrics.relevant_ranks(torch.tensor([list(scores.values())]), index)
     ours = metrics.compute(["recall@1", "mrr@10", "ndcg@10", "map"], ranks, gains)
-    ref = pytrec_eval.RelevanceEvaluator(qrels, {"recall.1", "recip_rank", "ndcg_cut.10", "map"}).evaluate({"q": scores})["q"]
+    ref = pytrec_eval.RelevanceEvaluator(qrels, {"recall.1", "recip_rank", "ndcg_cut.10", "map"}).evaluate(
+        {"q": scores}
+    )["q"]
     assert ours["recall@1"][0] == ref["recall_1"] == 0.5
     assert ours["mrr@10"][0] == ref["recip_rank"] == 1.0
     assert ours["ndcg@10"][0] == pytest.approx(ref["ndcg_cut_10"]) and ours["map"][0] == pytest.approx(ref["map"])
@@ -96,7 +97,10 @@ def test_ordinal_ranks_are_the_worst_order_a_ranking_can_have(candidates):
     index, gains = metrics.pad_relevant([relevant], [[candidates[i][1] for i in relevant]])
     pessimistic = metrics.relevant_ranks(torch.tensor([scores], dtype=torch.float64), index)
     ours = metrics.ordinal_ranks(pessimistic, gains)[0]
-    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], candidates[i][1] > 0, candidates[i][1], relevant.index(i) if i in relevant else 0))
+    order = sorted(
+        range(len(candidates)),
+        key=lambda i: (-scores[i], candidates[i][1] > 0, candidates[i][1], relevant.index(i) if i in relevant else 0),
+    )
     expected = [order.index(i) + 1 for i in relevant]
     assert ours[: len(relevant)].tolist() == expected
 
@@ -125,8 +129,8 @@ def real_groups(xquad_small, real_embeddings):
     """Every Mo / Cr / Mul group of the real subset with its exact score matrix."""
     q, c = real_embeddings
     out = []
-    for g in lareqa_groups(xquad_small):
-        scores = torch.from_numpy(q[g.rows]) @ torch.from_numpy(c[g.pool]).T
+    for g in xquad_small.groups():
+        scores = torch.from_numpy(q[g.query_rows]) @ torch.from_numpy(c[g.pool]).T
         out.append((g, scores))
     return out
 
@@ -162,8 +166,9 @@ def test_rank_metrics_match_pytrec_eval_on_real_embeddings(real_groups):
     checked = 0
     for g, scores in real_groups:
         index, gains = metrics.pad_relevant(g.relevant)
-        ours = metrics.compute(["ndcg@10", "recall@1", "recall@10", "mrr@10", "map"],
-                               metrics.relevant_ranks(scores, index), gains)
+        ours = metrics.compute(
+            ["ndcg@10", "recall@1", "recall@10", "mrr@10", "map"], metrics.relevant_ranks(scores, index), gains
+        )
         qrels = {f"q{r}": {f"d{i}": 1 for i in rel} for r, rel in enumerate(g.relevant)}
         run = {f"q{r}": {f"d{i}": float(s) for i, s in enumerate(row)} for r, row in enumerate(scores.numpy())}
         ref = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(run)
@@ -181,7 +186,7 @@ def test_rank_metrics_match_pytrec_eval_on_real_embeddings(real_groups):
 
 @pytest.mark.real
 def test_evaluation_groups_agree_with_direct_computation(xquad_small, real_embeddings, real_groups):
-    evaluation = evaluate_lareqa(xquad_small, *real_embeddings)
+    evaluation = xquad_small.evaluate(*real_embeddings)
     by_key = {(g.setting, g.query_lang, g.candidate_lang): g for g in evaluation.groups}
     assert len(by_key) == len(real_groups) == 3 + 6 + 3
     for g, scores in real_groups:
@@ -206,4 +211,6 @@ def test_pruned_ranks_equal_brute_force_with_ties_and_padding(seed):
     scores = torch.tensor(rng.integers(0, 12, size=(40, 60)).astype(np.float32) / 12)
     relevant = [sorted(rng.choice(60, size=rng.integers(1, 8), replace=False).tolist()) for _ in range(40)]
     index, _ = metrics.pad_relevant(relevant)
-    np.testing.assert_array_equal(metrics.relevant_ranks(scores, index, cells_per_chunk=7 * scores.shape[1]), brute_force_ranks(scores, index))
+    np.testing.assert_array_equal(
+        metrics.relevant_ranks(scores, index, cells_per_chunk=7 * scores.shape[1]), brute_force_ranks(scores, index)
+    )

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from hybridcore.data.lareqa import load_lareqa
+from hybridcore.data.formats.lareqa import load_lareqa
 from hybridcore.data.leakage import LeakageError, check_zero_shot, normalise
 from hybridcore.data.pairs import TrainingExample, examples_from_lareqa, load_jsonl, split_by_group, write_jsonl
 from hybridcore.errors import DataError
@@ -22,21 +22,33 @@ def test_examples_from_mlqa_r(mlqa):
     examples = examples_from_lareqa(mlqa)
     assert Counter(e.lang for e in examples) == Counter(q.lang for q in mlqa.questions)
     assert len({e.parallel_id for e in examples}) == 1148
-    with_context = examples_from_lareqa(mlqa, with_context=True)
-    assert all(e.positive in e.context for e in with_context)
+    candidate_context = examples_from_lareqa(mlqa, candidate_context=True)
+    assert all(e.positive in e.context for e in candidate_context)
 
 
 def test_jsonl_round_trip(tmp_path):
-    examples = [TrainingExample("p1", "en", "Who?", "Him.", ("Not him.",)), TrainingExample("p1", "de", "Wer?", "Er.", (), "Er. Ja.")]
+    examples = [
+        TrainingExample("p1", "en", "Who?", "Him.", ("Not him.",)),
+        TrainingExample("p1", "de", "Wer?", "Er.", (), "Er. Ja."),
+    ]
     assert load_jsonl(write_jsonl(examples, tmp_path / "train.jsonl")) == examples
 
 
-@pytest.mark.parametrize("line, message", [
-    ('{"parallel_id": "p", "lang": "en", "query": "q"}', r"line 1: missing or empty string field\(s\) \['positive'\]"),
-    ('{"parallel_id": "p", "lang": "xx", "query": "q", "positive": "a"}', "line 1: 'xx' names no known language"),
-    ('{"parallel_id": "p", "lang": "en", "query": "q", "positive": "a", "negatives": "n"}', "'negatives' must be a list"),
-    ('{"parallel_id": "p", "lang": "en", "query": "q", ', "line 1: malformed JSON"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (
+            '{"parallel_id": "p", "lang": "en", "query": "q"}',
+            r"line 1: missing or empty string field\(s\) \['positive'\]",
+        ),
+        ('{"parallel_id": "p", "lang": "xx", "query": "q", "positive": "a"}', "line 1: 'xx' names no known language"),
+        (
+            '{"parallel_id": "p", "lang": "en", "query": "q", "positive": "a", "negatives": "n"}',
+            "'negatives' must be a list",
+        ),
+        ('{"parallel_id": "p", "lang": "en", "query": "q", ', "line 1: malformed JSON"),
+    ],
+)
 def test_bad_jsonl_names_the_line(tmp_path, line, message):
     path = tmp_path / "bad.jsonl"
     path.write_text(line + "\n")
@@ -84,8 +96,10 @@ def test_normalisation():
 
 
 def test_guard_catches_copies_and_reports_counts(xquad):
-    leaked = [TrainingExample("x1", "en", xquad.questions[0].text.upper() + "  ", "A fresh sentence."),
-              TrainingExample("x2", "de", "Eine neue Frage?", " " + xquad.candidates[5].sentence)]
+    leaked = [
+        TrainingExample("x1", "en", xquad.questions[0].text.upper() + "  ", "A fresh sentence."),
+        TrainingExample("x2", "de", "Eine neue Frage?", " " + xquad.candidates[5].sentence),
+    ]
     with pytest.raises(LeakageError, match="1 queries, 1 positives"):
         check_zero_shot(leaked, [xquad])
     reports = check_zero_shot(leaked, [xquad], allow_overlap=True)
@@ -108,4 +122,6 @@ def test_hugging_face_dataset_with_the_same_columns(tmp_path):
     folder.mkdir()
     write_jsonl(examples, folder / "train.jsonl")
     loaded = load_training_examples(f"hf:{folder}")
-    assert [(e.parallel_id, e.lang, e.query, e.positive) for e in loaded] == [(e.parallel_id, e.lang, e.query, e.positive) for e in examples]
+    assert [(e.parallel_id, e.lang, e.query, e.positive) for e in loaded] == [
+        (e.parallel_id, e.lang, e.query, e.positive) for e in examples
+    ]

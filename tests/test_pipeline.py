@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.data.beir import export_beir
+from hybridcore.config.spec import Arm, EncoderSettings, RunSpec, profile_spec
 from hybridcore.data.dataset import LoadOptions
+from hybridcore.data.formats.beir import export_beir
+from hybridcore.data.formats.registry import dataset_identity, load_dataset
 from hybridcore.data.leakage import LeakageError
 from hybridcore.data.pairs import TrainingExample, write_jsonl
-from hybridcore.data.registry import dataset_identity, load_dataset
 from hybridcore.model.encoder import Encoder
 from hybridcore.run import pipeline
-from hybridcore.run.spec import Arm, EncoderSettings, RunSpec, profile_spec
 
 FP32 = EncoderSettings(precision="fp32")
 
@@ -60,8 +60,10 @@ def test_dataset_identity_covers_every_file_the_name_and_the_options(tmp_path, s
 def test_the_zero_shot_guard_checks_beir_sets_too(xquad, tmp_path):
     beir = export_beir(xquad, tmp_path / "beir-de", "de")
     question = xquad.questions_in("de")[0]
-    leaked = [TrainingExample("p1", "de", question.text, "irgendein Satz"),
-              TrainingExample("p2", "de", "Eine neue Frage?", "noch ein Satz")]
+    leaked = [
+        TrainingExample("p1", "de", question.text, "irgendein Satz"),
+        TrainingExample("p2", "de", "Eine neue Frage?", "noch ein Satz"),
+    ]
     path = write_jsonl(leaked, tmp_path / "train.jsonl")
     prepared = pipeline.PreparedData(str(path), "x", 2, ["de"])
     with pytest.raises(LeakageError, match="overlaps xquad-r-de-de: 1 queries, 0 positives"):
@@ -91,7 +93,10 @@ def test_seeds_and_alphas_make_the_experiment_s_arms():
     assert len(arms) == 3 * 3 + 2 and [a.seed for a in arms[:5]] == [42] * 5
     assert {a.alpha for a in arms if a.seed == 42 and a.strategy == "hybrid"} == {0.3, 0.5, 0.7}
     assert {a.alpha for a in arms if a.seed != 42 and a.strategy == "hybrid"} == {0.5}
-    assert grid.run_suffix(Arm("hybrid", 43, 0.3)) == "hybrid-alpha0.3-seed43" and grid.run_suffix(Arm("mono", 43)) == "mono-seed43"
+    assert (
+        grid.run_suffix(Arm("hybrid", 43, 0.3)) == "hybrid-alpha0.3-seed43"
+        and grid.run_suffix(Arm("mono", 43)) == "mono-seed43"
+    )
     assert len({grid.run_suffix(a) for a in arms}) == len(arms)
     assert len(profile_spec("quick", seeds=(1, 2), alphas=(0.3, 0.5, 0.7), full_grid=True).arms()) == 2 * (2 + 3)
     assert {a.alpha for a in profile_spec("quick", alphas=(0.2, 0.8)).arms() if a.strategy == "hybrid"} == {0.2, 0.8}

@@ -5,6 +5,8 @@ writes it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,14 +16,19 @@ from db import queries, store
 from db.session import make_engine
 from flows.cli import app
 from flows.report import experiment_report
+from hybridcore.analysis.coverage import ALL_LANGUAGES
 from hybridcore.analysis.experiment import paper_scope
 from hybridcore.analysis.report import build_report
-from hybridcore.eval.settings import evaluate_lareqa
+from hybridcore.data.formats.lareqa import METADATA as LAREQA
+from hybridcore.data.formats.sib200 import METADATA as SIB200
 from hybridcore.model.pretraining import XLM_R
 
+LAREQA_PAPER, SIB_PAPER = LAREQA.paper, SIB200.paper
+
 SEEN = "ar,de,en,es,hi,vi,zh"
-ARMS = [("reference", None, None)] + [(s, seed, 0.5 if s == "hybrid" else None)
-                                      for seed in (1, 2, 3) for s in ("mono", "cross", "hybrid")]
+ARMS = [("reference", None, None)] + [
+    (s, seed, 0.5 if s == "hybrid" else None) for seed in (1, 2, 3) for s in ("mono", "cross", "hybrid")
+]
 
 
 def _normalised(x: np.ndarray) -> np.ndarray:
@@ -38,16 +45,33 @@ def report_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
         rng = np.random.default_rng(k)
         scale = 0.0 if strategy == "reference" else 0.015
         shift = {"reference": 0.0, "mono": 0.0, "cross": 0.002, "hybrid": 0.004}[strategy]  # a small true effect
-        evaluation = evaluate_lareqa(xquad_small, _normalised(q + scale * rng.normal(size=q.shape) + shift),
-                                     _normalised(c + scale * rng.normal(size=c.shape)))
+        evaluation = xquad_small.evaluate(
+            _normalised(q + scale * rng.normal(size=q.shape) + shift), _normalised(c + scale * rng.normal(size=c.shape))
+        )
         name = "grid/reference" if seed is None else f"grid/{strategy}-seed{seed}"
-        run_id = store.start_run(engine, name, experiment="grid", strategy=strategy, alpha=alpha, model="e5-small",
-                                 train_set="mlqa-r", eval_sets="xquad-r", seen_languages=SEEN,
-                                 pretraining_languages=",".join(XLM_R), seed=seed, code_version="test",
-                                 machine={"cpu": "test CPU", "matrix_isa": "none"},
-                                 config={"model": "e5-small", "train_set": "mlqa-r", "eval_sets": ["xquad-r"],
-                                         "profile": "standard", "train": {"steps": 40, "batch_size": 16}},
-                                 leakage=[{"eval_set": "xquad-r", "query_overlap": 0, "passage_overlap": 0}])
+        run_id = store.start_run(
+            engine,
+            name,
+            experiment="grid",
+            strategy=strategy,
+            alpha=alpha,
+            model="e5-small",
+            train_set="mlqa-r",
+            eval_sets="xquad-r",
+            seen_languages=SEEN,
+            pretraining_languages=",".join(XLM_R),
+            seed=seed,
+            code_version="test",
+            machine={"cpu": "test CPU", "matrix_isa": "none"},
+            config={
+                "model": "e5-small",
+                "train_set": "mlqa-r",
+                "eval_sets": ["xquad-r"],
+                "profile": "standard",
+                "train": {"steps": 40, "batch_size": 16},
+            },
+            leakage=[{"eval_set": "xquad-r", "query_overlap": 0, "passage_overlap": 0}],
+        )
         store.store_results(engine, run_id, [evaluation], [], {"train": 60.0, "evaluate:xquad-r": 30.0})
     return url
 
@@ -56,8 +80,9 @@ def _report(url: str):
     engine = make_engine(url, read_only=True)
     runs = queries.runs(engine, experiment="grid")
     ids = runs["id"].tolist()
-    return runs, build_report("grid", runs, queries.metrics(engine, ids),
-                              lambda d, m: queries.query_scores(engine, ids, d, m))
+    return runs, build_report(
+        "grid", runs, queries.metrics(engine, ids), lambda d, m: queries.query_scores(engine, ids, d, m)
+    )
 
 
 def test_the_report_s_figures_equal_the_store_s(report_store):
@@ -70,17 +95,19 @@ def test_the_report_s_figures_equal_the_store_s(report_store):
     per_run = stored.groupby("run_id")["value"].mean()  # Mo: one group per language, so the macro is the plain mean
     for strategy in ("mono", "cross", "hybrid"):
         values = per_run[runs.loc[runs["strategy"] == strategy, "id"]].to_numpy()
-        row = figures.loc[("all", "Mo mAP", strategy)]
+        row = figures.loc[(ALL_LANGUAGES, "Mo mAP", strategy)]
         assert row["seeds"] == 3 and row["mean"] == pytest.approx(values.mean())
         assert row["sd"] == pytest.approx(values.std(ddof=1))
         assert row["low"] < row["mean"] < row["high"]
-    assert figures.loc[("all", "Mo mAP", "reference"), "seeds"] == 1
+    assert figures.loc[(ALL_LANGUAGES, "Mo mAP", "reference"), "seeds"] == 1
 
     # hybrid - mono on Mul mAP over all languages: the difference of the seed-averaged questions
     scores = queries.query_scores(engine, runs["id"].tolist(), "xquad-r", "map", setting="multi")
     per_question = scores.groupby(["run_id", "query_id"])["value"].mean().unstack("query_id")
     mean_of = {s: per_question.loc[runs.loc[runs["strategy"] == s, "id"]].mean(axis=0) for s in ("mono", "hybrid")}
-    row = section.differences.set_index(["comparison", "figure", "languages"]).loc[("hybrid - mono", "Mul mAP", "all")]
+    row = section.differences.set_index(["comparison", "figure", "languages"]).loc[
+        ("hybrid - mono", "Mul mAP", ALL_LANGUAGES)
+    ]
     assert row["difference"] == pytest.approx((mean_of["hybrid"] - mean_of["mono"]).mean())
     assert row["questions"] == per_question.shape[1] and row["seeds"] == "3 vs 3"
     assert set(section.differences["comparison"]) == {"hybrid - mono", "hybrid - cross", "hybrid - reference"}
@@ -106,12 +133,42 @@ def test_the_command_writes_a_page_that_renders_in_a_real_browser(report_store, 
 
     bad = CliRunner().invoke(app, ["report", "no-such-experiment", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "no completed run" in bad.output
-    assert experiment_report("grid", report_store, tmp_path / "again")[0].read_text().count("<h2>") == 2  # set-up, xquad-r
+    assert (
+        experiment_report("grid", report_store, tmp_path / "again")[0].read_text().count("<h2>") == 2
+    )  # set-up, xquad-r
 
 
 def test_the_report_says_which_datasets_the_paper_reported():
     checked = pd.DataFrame({"figure": ["Mul mAP", "Mul rank dist"]})
-    assert "on xquad-r: its claims are checked on the same figures" in paper_scope("xquad-r", checked)
-    assert "Mul mAP, Mul rank dist on XQuAD-R and MLQA-R only" in paper_scope("sib-200", checked)
-    assert "did not evaluate" in paper_scope("sib-200", checked)
-    assert "no claim of the paper to check" in paper_scope("afriqa", checked.iloc[:0])
+    assert "on xquad-r: its claims are checked on the same figures" in paper_scope("xquad-r", checked, LAREQA_PAPER)
+    assert "Mul mAP, Mul rank dist on XQuAD-R and MLQA-R only" in paper_scope("sib-200", checked, SIB_PAPER)
+    assert "did not evaluate" in paper_scope("sib-200", checked, SIB_PAPER)
+    assert "no claim of the paper to check" in paper_scope("afriqa", checked.iloc[:0], None)
+
+
+def test_summary_dashboard_and_report_print_the_same_all_languages_figure(report_store, monkeypatch):
+    """One aggregation: a run's Cr mAP over all languages (the macro over its 110-pair kind of
+    groups, here 6 pairs) is the same number in the printed summary, the dashboard's Runs view
+    and the report."""
+    from streamlit.testing.v1 import AppTest
+
+    from flows.summary import experiment_summary
+
+    engine = make_engine(report_store, read_only=True)
+    runs = queries.runs(engine, experiment="grid")
+    reference = int(runs.loc[runs["name"] == "grid/reference", "id"].iloc[0])
+    cross = queries.metrics(engine, [reference], dataset="xquad-r", setting="cross", metric="map")["value"]
+    expected = cross.mean()  # every language pair weighs the same
+    assert (
+        f"{expected:.3f}" in experiment_summary("grid", report_store).split("mono")[0]
+    )  # the reference's rows come first
+    _, report = _report(report_store)
+    row = (
+        report.sections[0].figures.set_index(["languages", "column", "arm"]).loc[(ALL_LANGUAGES, "Cr mAP", "reference")]
+    )
+    assert row["mean"] == pytest.approx(expected, abs=1e-12)
+    monkeypatch.setenv("HYBRID_EVAL_DB_URL", report_store)
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"), default_timeout=120)
+    app.run()
+    table = app.dataframe[0].value
+    assert table.loc[table["name"] == "grid/reference", "Cr mAP"].iloc[0] == pytest.approx(expected, abs=1e-12)

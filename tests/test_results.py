@@ -14,7 +14,12 @@ def test_round_trip(xquad_small, tmp_path):
     loaded = load_evaluation(folder)
     assert loaded.summary() == evaluation.summary()
     for a, b in zip(evaluation.groups, loaded.groups):
-        assert (a.setting, a.query_lang, a.candidate_lang, a.query_ids) == (b.setting, b.query_lang, b.candidate_lang, b.query_ids)
+        assert (a.setting, a.query_lang, a.candidate_lang, a.query_ids) == (
+            b.setting,
+            b.query_lang,
+            b.candidate_lang,
+            b.query_ids,
+        )
         for metric in a.per_query:
             np.testing.assert_array_equal(a.per_query[metric], b.per_query[metric])
     assert not list(tmp_path.glob("*.partial"))

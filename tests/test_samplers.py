@@ -24,11 +24,16 @@ def sampler_or_reject(examples, strategy, batch_size: int, seed: int) -> Paralle
         assume(False)
         raise
 
+
 LANGS = ["ar", "de", "en", "es", "hi", "vi", "zh"]
 
 
 def make_examples(group_langs: list[list[str]]) -> list[TrainingExample]:
-    return [TrainingExample(f"g{g}", lang, f"q{g}{lang}", f"p{g}{lang}") for g, langs in enumerate(group_langs) for lang in langs]
+    return [
+        TrainingExample(f"g{g}", lang, f"q{g}{lang}", f"p{g}{lang}")
+        for g, langs in enumerate(group_langs)
+        for lang in langs
+    ]
 
 
 group_structures = st.lists(
@@ -60,13 +65,23 @@ def test_every_batch_keeps_the_invariants(structure, name, batch_size, seed):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.lists(st.sampled_from(LANGS), min_size=1, max_size=4, unique=True), st.integers(0, 25)),
-                min_size=8, max_size=60),
-       st.sampled_from(["mono", "cross", "hybrid"]), st.integers(2, 6), st.integers(0, 10_000))
+@given(
+    st.lists(
+        st.tuples(st.lists(st.sampled_from(LANGS), min_size=1, max_size=4, unique=True), st.integers(0, 25)),
+        min_size=8,
+        max_size=60,
+    ),
+    st.sampled_from(["mono", "cross", "hybrid"]),
+    st.integers(2, 6),
+    st.integers(0, 10_000),
+)
 def test_groups_that_share_an_answer_never_meet_in_a_batch(structure, name, batch_size, seed):
     # several questions with one answer, as in SQuAD: group g's positive in lang is "p<answer><lang>"
-    examples = [TrainingExample(f"g{g}", lang, f"q{g}{lang}", f"p{answer}{lang}")
-                for g, (langs, answer) in enumerate(structure) for lang in langs]
+    examples = [
+        TrainingExample(f"g{g}", lang, f"q{g}{lang}", f"p{answer}{lang}")
+        for g, (langs, answer) in enumerate(structure)
+        for lang in langs
+    ]
     sampler = sampler_or_reject(examples, make_strategy(name, 0.5), batch_size, seed)
     positives = positives_by_group(examples)
     for batch in itertools.islice(sampler, 40):

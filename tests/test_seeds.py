@@ -14,7 +14,11 @@ def test_over_seeds_is_the_t_interval_of_the_run_figures():
     values = [0.512, 0.530, 0.521]
     spread = over_seeds(values)
     low, high = stats.t.interval(0.95, df=2, loc=np.mean(values), scale=stats.sem(values))
-    assert (spread.seeds, spread.mean, spread.sd) == (3, pytest.approx(np.mean(values)), pytest.approx(np.std(values, ddof=1)))
+    assert (spread.seeds, spread.mean, spread.sd) == (
+        3,
+        pytest.approx(np.mean(values)),
+        pytest.approx(np.std(values, ddof=1)),
+    )
     assert (spread.low, spread.high) == (pytest.approx(low), pytest.approx(high))
     one = over_seeds([0.5])
     assert one.mean == 0.5 and np.isnan(one.sd) and np.isnan(one.low)

@@ -15,7 +15,7 @@ import pytest
 from db import queries
 from db.session import make_engine
 from flows import services
-from hybridcore.run.spec import QUICK_EVAL_SETS
+from hybridcore.config.spec import QUICK_EVAL_SETS
 from tests.helpers import QUICK_FIGURES_PER_RUN
 
 
@@ -50,11 +50,20 @@ def test_deployment_run_on_two_machines_stores_every_row_once(prefect_services, 
     listed = services.prefect(port, "deployment", "ls").stdout
     for name in ("hybrid-eval/default", "hybrid-eval/nightly", "train-and-evaluate/worker"):
         assert name in listed
-    spec = {"model": str(tiny_model), "strategies": ["mono", "cross", "hybrid"], "eval_sets": list(QUICK_EVAL_SETS),
-            "train": {"steps": 2, "batch_size": 4}}
+    spec = {
+        "model": str(tiny_model),
+        "strategies": ["mono", "cross", "hybrid"],
+        "eval_sets": list(QUICK_EVAL_SETS),
+        "train": {"steps": 2, "batch_size": 4},
+    }
     params = ["-p", f"spec={json.dumps(spec)}", "-p", "experiment=e2e"]
-    done = subprocess.run([str(services.BIN / "prefect"), "deployment", "run", "hybrid-eval/default", "--watch", *params],
-                          env=services.environment(port), capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(services.BIN / "prefect"), "deployment", "run", "hybrid-eval/default", "--watch", *params],
+        env=services.environment(port),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     engine = make_engine(url)

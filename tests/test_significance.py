@@ -15,8 +15,14 @@ def test_randomization_p_value_matches_scipy_permutation_test():
     a = rng.uniform(size=200)
     b = a + rng.normal(0.03, 0.2, size=200)
     ours = paired_randomization_test(a, b, permutations=20_000, seed=3)
-    ref = stats.permutation_test((a, b), lambda x, y: np.mean(y - x), permutation_type="samples",
-                                 n_resamples=20_000, alternative="two-sided", random_state=3)
+    ref = stats.permutation_test(
+        (a, b),
+        lambda x, y: np.mean(y - x),
+        permutation_type="samples",
+        n_resamples=20_000,
+        alternative="two-sided",
+        random_state=3,
+    )
     assert ours.p_value == pytest.approx(ref.pvalue, abs=0.01)
     assert ours.mean_difference == pytest.approx(np.mean(b - a))
     assert ours.cohens_d == pytest.approx(np.mean(b - a) / np.std(b - a, ddof=1))

@@ -16,7 +16,11 @@ from tests.helpers import fake_evaluation
 
 @pytest.fixture(params=["duckdb", "postgresql"])
 def engine(request, tmp_path):
-    url = f"duckdb:///{tmp_path / 'store.duckdb'}" if request.param == "duckdb" else request.getfixturevalue("postgres").new_database()
+    url = (
+        f"duckdb:///{tmp_path / 'store.duckdb'}"
+        if request.param == "duckdb"
+        else request.getfixturevalue("postgres").new_database()
+    )
     engine = make_engine(url)
     init_store(engine)
     return engine
@@ -65,7 +69,7 @@ def _writer(url: str, name: str, seed: int, data_dir: str) -> None:
     import os
 
     os.environ["HYBRID_EVAL_DATA_DIR"] = data_dir
-    from hybridcore.data.lareqa import load_lareqa
+    from hybridcore.data.formats.lareqa import load_lareqa
 
     data = load_lareqa("xquad-r", ["en", "de"])
     engine = make_engine(url)
@@ -96,7 +100,7 @@ def test_writers_and_a_reader_at_once(engine, shared_data):
     PostgreSQL (they write at once), each re-storing its run three times, and a reader."""
     url = engine.url.render_as_string(hide_password=False)
     writers = 2 if url.startswith("duckdb") else 4
-    from hybridcore.data.lareqa import load_lareqa
+    from hybridcore.data.formats.lareqa import load_lareqa
 
     one_set = sum(len(g.per_query) for g in fake_evaluation(load_lareqa("xquad-r", ["en", "de"]), 0).groups)
     ctx = mp.get_context("spawn")  # torch in the parent: never fork
@@ -121,7 +125,7 @@ _KILLED_WRITER = """
 import sys, time
 import db.store as store
 from db.session import make_engine
-from hybridcore.data.lareqa import load_lareqa
+from hybridcore.data.formats.lareqa import load_lareqa
 from tests.helpers import fake_evaluation
 
 real_insert = store._bulk_insert
@@ -158,7 +162,7 @@ def test_a_writer_killed_while_storing_leaves_no_partial_rows(engine, shared_dat
     counts = queries.row_counts(engine)
     assert counts["metrics"] == counts["per_query_scores"] == counts["artifacts"] == 0
 
-    from hybridcore.data.lareqa import load_lareqa
+    from hybridcore.data.formats.lareqa import load_lareqa
 
     evaluation = fake_evaluation(load_lareqa("xquad-r", ["en", "de"]), 0)
     again = start_run(engine, "killed", strategy="mono", model="m", eval_sets="xquad-r", config={})

@@ -21,11 +21,18 @@ KEY = ["run_id", "dataset", "setting", "query_lang", "candidate_lang", "query_id
 
 def _old_layout_table(metadata: MetaData) -> Table:
     """``query_scores`` as the code before packed arrays declared it."""
-    return Table("query_scores", metadata,
-                 Column("run_id", Integer, primary_key=True), Column("dataset", String, primary_key=True),
-                 Column("setting", String, primary_key=True), Column("query_lang", String, primary_key=True),
-                 Column("candidate_lang", String, primary_key=True), Column("query_id", String, primary_key=True),
-                 Column("metric", String, primary_key=True), Column("value", Double))
+    return Table(
+        "query_scores",
+        metadata,
+        Column("run_id", Integer, primary_key=True),
+        Column("dataset", String, primary_key=True),
+        Column("setting", String, primary_key=True),
+        Column("query_lang", String, primary_key=True),
+        Column("candidate_lang", String, primary_key=True),
+        Column("query_id", String, primary_key=True),
+        Column("metric", String, primary_key=True),
+        Column("value", Double),
+    )
 
 
 def _write_old_store(url: str, runs: dict) -> pd.DataFrame:
@@ -38,9 +45,13 @@ def _write_old_store(url: str, runs: dict) -> pd.DataFrame:
     old_metadata.create_all(engine)
     rows = []
     for name, evaluations in runs.items():
-        run_id = start_run(engine, name, strategy=name, model="e5-small", eval_sets="xquad-r,afriqa", config={"seed": 0})
+        run_id = start_run(
+            engine, name, strategy=name, model="e5-small", eval_sets="xquad-r,afriqa", config={"seed": 0}
+        )
         figures = pd.concat([e.figures() for e in evaluations], ignore_index=True).assign(run_id=run_id)
-        scores = pd.concat([pd.DataFrame(e.per_query_columns()) for e in evaluations], ignore_index=True).assign(run_id=run_id)
+        scores = pd.concat([pd.DataFrame(e.per_query_columns()) for e in evaluations], ignore_index=True).assign(
+            run_id=run_id
+        )
         with engine.begin() as conn:
             _bulk_insert(conn, MetricRow.__table__, figures)
             _bulk_insert(conn, old_scores, scores)
@@ -59,7 +70,11 @@ def real_runs(xquad_small, real_embeddings, afriqa_small, afriqa_embeddings):
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
 def test_packed_scores_round_trip_bit_for_bit(backend, request, tmp_path, real_runs):
-    url = f"duckdb:///{tmp_path / 'store.duckdb'}" if backend == "duckdb" else request.getfixturevalue("postgres").new_database()
+    url = (
+        f"duckdb:///{tmp_path / 'store.duckdb'}"
+        if backend == "duckdb"
+        else request.getfixturevalue("postgres").new_database()
+    )
     engine = make_engine(url)
     init_store(engine)
     for name, evaluations in real_runs.items():
@@ -70,8 +85,11 @@ def test_packed_scores_round_trip_bit_for_bit(backend, request, tmp_path, real_r
             expected = pd.DataFrame(e.per_query_columns())
             for metric in expected["metric"].unique():
                 got = queries.query_scores(engine, [run_id], e.dataset, metric)
-                want = (expected[expected["metric"] == metric]
-                        .sort_values(["setting", "query_lang", "candidate_lang"], kind="stable").reset_index(drop=True))
+                want = (
+                    expected[expected["metric"] == metric]
+                    .sort_values(["setting", "query_lang", "candidate_lang"], kind="stable")
+                    .reset_index(drop=True)
+                )
                 pd.testing.assert_frame_equal(got[want.columns], want, check_exact=True, check_dtype=False)
     # id lists are shared: both runs evaluated the same questions
     counts = queries.row_counts(engine)
@@ -103,8 +121,12 @@ def test_upgrade_loses_nothing_and_changes_no_paired_test(tmp_path, real_runs):
         assert len(merged) == len(old)
         np.testing.assert_array_equal(merged["value_old"].to_numpy(), merged["value_new"].to_numpy())
         for level in ("pair", "language", "overall"):
-            before = paired_tests(old.assign(run=old["run_id"].map(labels)), "reference", "hybrid", level=level, permutations=500)
-            after = paired_tests(new.assign(run=new["run_id"].map(labels)), "reference", "hybrid", level=level, permutations=500)
+            before = paired_tests(
+                old.assign(run=old["run_id"].map(labels)), "reference", "hybrid", level=level, permutations=500
+            )
+            after = paired_tests(
+                new.assign(run=new["run_id"].map(labels)), "reference", "hybrid", level=level, permutations=500
+            )
             pd.testing.assert_frame_equal(after, before, check_exact=True)
     # the compacted file kept the run-id sequence: a new run gets a new id
     new_id = start_run(engine, "after-upgrade", strategy="mono", model="m", eval_sets="x", config={})

@@ -9,10 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from hybridcore.data.lareqa import load_lareqa
+from hybridcore.config.spec import EncoderSettings, TrainConfig
+from hybridcore.data.formats.lareqa import load_lareqa
 from hybridcore.data.pairs import examples_from_lareqa
 from hybridcore.model.encoder import Encoder
-from hybridcore.run.spec import EncoderSettings, TrainConfig
 from hybridcore.train.losses import info_nce
 from hybridcore.train.trainer import Trainer
 
@@ -29,8 +29,19 @@ def mlqa_examples(shared_data):
 
 
 def tiny_config(**overrides) -> TrainConfig:
-    base = dict(strategy="hybrid", batch_size=8, steps=6, validate_every=2, checkpoint_every=2, patience=10,
-                learning_rate=1e-3, validation_fraction=0.2, passage_max_length=48, query_max_length=24, seed=7)
+    base = dict(
+        strategy="hybrid",
+        batch_size=8,
+        steps=6,
+        validate_every=2,
+        checkpoint_every=2,
+        patience=10,
+        learning_rate=1e-3,
+        validation_fraction=0.2,
+        passage_max_length=48,
+        query_max_length=24,
+        seed=7,
+    )
     return TrainConfig(**{**base, **overrides})
 
 
@@ -54,7 +65,9 @@ def test_killed_run_resumes_to_the_same_weights(tiny_model, mlqa_examples, tmp_p
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        Trainer(tiny_model, mlqa_examples, tiny_config(), tmp_path / "killed", on_step=kill_at_step_3).train(progress=False)
+        Trainer(tiny_model, mlqa_examples, tiny_config(), tmp_path / "killed", on_step=kill_at_step_3).train(
+            progress=False
+        )
     assert (tmp_path / "killed.work" / "checkpoint" / "trainer_state.json").is_file()
     resumed = Trainer(tiny_model, mlqa_examples, tiny_config(), tmp_path / "killed").train(progress=False)
 
@@ -69,8 +82,12 @@ def test_killed_run_resumes_to_the_same_weights(tiny_model, mlqa_examples, tmp_p
 
 
 def test_training_lowers_the_loss_and_early_stopping_keeps_the_best(tiny_model, mlqa_examples, tmp_path):
-    result = Trainer(tiny_model, mlqa_examples, tiny_config(steps=30, validate_every=3, patience=2, learning_rate=2e-3),
-                     tmp_path / "run").train(progress=False)
+    result = Trainer(
+        tiny_model,
+        mlqa_examples,
+        tiny_config(steps=30, validate_every=3, patience=2, learning_rate=2e-3),
+        tmp_path / "run",
+    ).train(progress=False)
     vals = [h["validation_loss"] for h in result.history if "validation_loss" in h]
     assert result.best_validation_loss == min(vals)
     assert vals[0] > result.best_validation_loss  # it learned something
@@ -79,7 +96,9 @@ def test_training_lowers_the_loss_and_early_stopping_keeps_the_best(tiny_model, 
     assert result.examples_per_second > 0
 
 
-def test_early_stopping_stops_after_patience_and_exports_the_best_weights(tiny_model, mlqa_examples, tmp_path, monkeypatch):
+def test_early_stopping_stops_after_patience_and_exports_the_best_weights(
+    tiny_model, mlqa_examples, tmp_path, monkeypatch
+):
     scripted = iter([3.0, 2.0, 2.5, 2.6, 1.0])  # best at the 2nd validation; 2 worse ones end it
     snapshots = []
 
@@ -88,7 +107,9 @@ def test_early_stopping_stops_after_patience_and_exports_the_best_weights(tiny_m
         return next(scripted)
 
     monkeypatch.setattr(Trainer, "validation_loss", scripted_validation)
-    result = Trainer(tiny_model, mlqa_examples, tiny_config(steps=30, validate_every=2, patience=2), tmp_path / "run").train(progress=False)
+    result = Trainer(
+        tiny_model, mlqa_examples, tiny_config(steps=30, validate_every=2, patience=2), tmp_path / "run"
+    ).train(progress=False)
     assert result.stopped_early and result.steps_done == 8 and len(snapshots) == 4
     assert result.best_validation_loss == 2.0
     exported = load_file(str(result.model_dir / "model.safetensors"))
@@ -119,4 +140,6 @@ def test_hard_negatives_enter_the_loss(tiny_model, mlqa_examples, tmp_path):
     plain = Trainer(tiny_model, mlqa_examples, tiny_config(), tmp_path / "plain")
     with torch.no_grad():
         trainer.model.eval(), plain.model.eval()
-        assert trainer.batch_loss(batch, trainer.train_tokens).item() > plain.batch_loss(batch, plain.train_tokens).item()
+        assert (
+            trainer.batch_loss(batch, trainer.train_tokens).item() > plain.batch_loss(batch, plain.train_tokens).item()
+        )

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.data.afriqa import load_afriqa
 from hybridcore.data.dataset import LoadOptions
-from hybridcore.data.flores import SUBSETS, load_flores
-from hybridcore.data.registry import dataset_identity, load_dataset, parse_reference
+from hybridcore.data.formats.afriqa import load_afriqa
+from hybridcore.data.formats.registry import dataset_identity, load_dataset, parse_reference
+from hybridcore.data.formats.sib200 import SUBSETS, load_flores
 from hybridcore.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +26,9 @@ def test_afriqa_real_counts(shared_data):
     assert sum(data.left_out.values()) == 4
     per_lang = {lang: sum(q.lang == lang for q in data.questions) for lang in data.question_languages}
     assert per_lang["ha"] == 300 and per_lang["fon"] == 386
-    assert {q.pivot for q in data.questions if q.lang == "fon"} == {"fr"} and {q.pivot for q in data.questions if q.lang != "fon"} == {"en"}
+    assert {q.pivot for q in data.questions if q.lang == "fon"} == {"fr"} and {
+        q.pivot for q in data.questions if q.lang != "fon"
+    } == {"en"}
     # every question's gold passage is its own text in the pool
     assert all(data.passages[q.passage] for q in data.questions)
     dev = load_dataset("afriqa?split=dev&languages=twi")
@@ -58,8 +60,9 @@ def test_sampled_references_keep_each_query_with_its_relevant_candidates(shared_
     query with every candidate relevant to it, and a pool of exactly those."""
     full = load_dataset("afriqa")
     afriqa = load_dataset("afriqa?sample=100")
-    assert {lang: sum(q.lang == lang for q in afriqa.questions) for lang in afriqa.question_languages} == \
-        {lang: 100 for lang in full.question_languages}
+    assert {lang: sum(q.lang == lang for q in afriqa.questions) for lang in afriqa.question_languages} == {
+        lang: 100 for lang in full.question_languages
+    }
     assert {q.passage for q in afriqa.questions} == set(range(len(afriqa.passages)))
     gold = {q.id: full.passages[q.passage] for q in full.questions}
     assert all(afriqa.passages[q.passage] == gold[q.id] for q in afriqa.questions)
@@ -74,16 +77,24 @@ def test_sampled_references_keep_each_query_with_its_relevant_candidates(shared_
     assert len(sib.index_ids) == 100 and sib.languages == full_sib.languages
     rows = [full_sib.index_ids.index(i) for i in sib.index_ids]
     assert rows == sorted(rows)
-    assert all(sib.texts[lang][k] == full_sib.texts[lang][row] for lang in range(len(sib.languages)) for k, row in enumerate(rows))
+    assert all(
+        sib.texts[lang][k] == full_sib.texts[lang][row]
+        for lang in range(len(sib.languages))
+        for k, row in enumerate(rows)
+    )
 
     assert load_dataset("afriqa?sample=100") == afriqa  # the same draw every time
-    assert dataset_identity("xquad-r?sample=300") not in {dataset_identity("xquad-r"), dataset_identity("xquad-r?sample=200")}
+    assert dataset_identity("xquad-r?sample=300") not in {
+        dataset_identity("xquad-r"),
+        dataset_identity("xquad-r?sample=200"),
+    }
     for bad in ("0", "-3", "ten", "2.5"):
         with pytest.raises(DataError, match="positive whole number"):
             parse_reference(f"xquad-r?sample={bad}")
 
 
 # --- bad input ----------------------------------------------------------------------------
+
 
 def _afriqa_copy(tmp_path: Path, shared_data: Path) -> Path:
     out = tmp_path / "afriqa"
@@ -92,13 +103,27 @@ def _afriqa_copy(tmp_path: Path, shared_data: Path) -> Path:
     return out
 
 
-@pytest.mark.parametrize("problem, edit, message", [
-    ("malformed line", lambda rows: rows[:2] + ["{not json"] + rows[3:], "line 3: malformed JSON"),
-    ("missing field", lambda rows: rows[:4] + [json.dumps({k: v for k, v in json.loads(rows[4]).items() if k != "question_translated"})] + rows[5:],
-     "line 5: missing field"),
-    ("duplicate id", lambda rows: rows + [rows[0]], "duplicate question id"),
-    ("not a string", lambda rows: [json.dumps({**json.loads(rows[0]), "context": 7})] + rows[1:], "line 1 (id 0): 'context' must be a string"),
-])
+@pytest.mark.parametrize(
+    "problem, edit, message",
+    [
+        ("malformed line", lambda rows: rows[:2] + ["{not json"] + rows[3:], "line 3: malformed JSON"),
+        (
+            "missing field",
+            lambda rows: (
+                rows[:4]
+                + [json.dumps({k: v for k, v in json.loads(rows[4]).items() if k != "question_translated"})]
+                + rows[5:]
+            ),
+            "line 5: missing field",
+        ),
+        ("duplicate id", lambda rows: rows + [rows[0]], "duplicate question id"),
+        (
+            "not a string",
+            lambda rows: [json.dumps({**json.loads(rows[0]), "context": 7})] + rows[1:],
+            "line 1 (id 0): 'context' must be a string",
+        ),
+    ],
+)
 def test_afriqa_bad_input_names_file_and_line(tmp_path, shared_data, problem, edit, message):
     folder = _afriqa_copy(tmp_path, shared_data)
     path = folder / "hau" / "gold_span_passages.afriqa.hau.en.test.json"
@@ -125,13 +150,24 @@ def _flores_copy(tmp_path: Path, shared_data: Path) -> Path:
     return out
 
 
-@pytest.mark.parametrize("problem, edit, message", [
-    ("header only", lambda lines: lines[:1], "header only"),
-    ("ids disagree", lambda lines: lines[:3] + ["999999\tscience\tA sentence."] + lines[4:], "line 4: index_id 999999 where eng_Latn has"),
-    ("too few fields", lambda lines: lines[:2] + ["12\tscience"] + lines[3:], "line 3: expected 3 tab-separated fields"),
-    ("bad header", lambda lines: ["id\ttopic\ttext"] + lines[1:], "line 1: expected the header"),
-    ("duplicate id", lambda lines: lines + [lines[1]], "sentences where eng_Latn has"),
-])
+@pytest.mark.parametrize(
+    "problem, edit, message",
+    [
+        ("header only", lambda lines: lines[:1], "header only"),
+        (
+            "ids disagree",
+            lambda lines: lines[:3] + ["999999\tscience\tA sentence."] + lines[4:],
+            "line 4: index_id 999999 where eng_Latn has",
+        ),
+        (
+            "too few fields",
+            lambda lines: lines[:2] + ["12\tscience"] + lines[3:],
+            "line 3: expected 3 tab-separated fields",
+        ),
+        ("bad header", lambda lines: ["id\ttopic\ttext"] + lines[1:], "line 1: expected the header"),
+        ("duplicate id", lambda lines: lines + [lines[1]], "sentences where eng_Latn has"),
+    ],
+)
 def test_sib200_bad_input_names_file_and_line(tmp_path, shared_data, problem, edit, message):
     folder = _flores_copy(tmp_path, shared_data)
     path = folder / "yor_Latn" / "test.tsv"
@@ -158,7 +194,12 @@ def test_bad_input_stops_the_command_before_anything_is_written(tmp_path, shared
     folder = _flores_copy(tmp_path, shared_data)
     (folder / "swh_Latn" / "dev.tsv").write_text("index_id\tcategory\ttext\n")
     home = tmp_path / "home"
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "evaluate", "--dataset", str(folder), "--model", "no-such-model"],
-                            cwd=REPO, capture_output=True, text=True, env={**__import__("os").environ, "HYBRID_EVAL_HOME": str(home)})
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "evaluate", "--dataset", str(folder), "--model", "no-such-model"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "HYBRID_EVAL_HOME": str(home)},
+    )
     assert result.returncode == 2 and "swh_Latn/dev.tsv: file: header only" in result.stderr
     assert not (home / "evaluations").exists() and not (home / "store.duckdb").exists()

@@ -7,15 +7,18 @@ import numpy as np
 import pytest
 import pytrec_eval
 
-from hybridcore.eval.afriqa import afriqa_groups
-from hybridcore.eval.flores import flores_groups
-
 pytestmark = pytest.mark.real
 
 # ours -> (pytrec_eval measure, its key); MRR@10 is trec_eval's reciprocal rank cut at 10
-MEASURES = {"ndcg@10": ("ndcg_cut.10", "ndcg_cut_10"), "recall@1": ("recall.1", "recall_1"),
-            "recall@10": ("recall.10", "recall_10"), "recall@100": ("recall.100", "recall_100"),
-            "mrr@10": ("recip_rank", "recip_rank"), "map": ("map", "map"), "precision@1": ("P.1", "P_1")}
+MEASURES = {
+    "ndcg@10": ("ndcg_cut.10", "ndcg_cut_10"),
+    "recall@1": ("recall.1", "recall_1"),
+    "recall@10": ("recall.10", "recall_10"),
+    "recall@100": ("recall.100", "recall_100"),
+    "mrr@10": ("recip_rank", "recip_rank"),
+    "map": ("map", "map"),
+    "precision@1": ("P.1", "P_1"),
+}
 
 
 def _check_against_pytrec(groups, evaluation, queries, candidates) -> int:
@@ -23,7 +26,7 @@ def _check_against_pytrec(groups, evaluation, queries, candidates) -> int:
     checked = 0
     for group in groups:
         ours = by_key[(group.setting, group.query_lang, group.candidate_lang)].per_query
-        scores = queries[group.rows] @ candidates[group.pool].T
+        scores = queries[group.query_rows] @ candidates[group.pool].T
         qrels = {f"q{r}": {f"d{i}": 1 for i in rel} for r, rel in enumerate(group.relevant)}
         run = {}
         for r, row in enumerate(scores):
@@ -44,10 +47,14 @@ def _check_against_pytrec(groups, evaluation, queries, candidates) -> int:
 def test_afriqa_settings_match_pytrec_eval(afriqa_small, afriqa_embeddings):
     queries, candidates = afriqa_embeddings
     evaluation = afriqa_small.evaluate(queries, candidates)
-    assert {(g.setting, g.query_lang) for g in evaluation.groups} == {(s, x) for s in ("native", "translated") for x in ("ha", "yo")}
-    native, translated = (next(g for g in evaluation.groups if g.setting == s and g.query_lang == "yo") for s in ("native", "translated"))
+    assert {(g.setting, g.query_lang) for g in evaluation.groups} == {
+        (s, x) for s in ("native", "translated") for x in ("ha", "yo")
+    }
+    native, translated = (
+        next(g for g in evaluation.groups if g.setting == s and g.query_lang == "yo") for s in ("native", "translated")
+    )
     assert native.query_ids == translated.query_ids  # the same questions, for paired tests of the gap
-    assert _check_against_pytrec(afriqa_groups(afriqa_small), evaluation, queries, candidates) == 160
+    assert _check_against_pytrec(afriqa_small.groups(), evaluation, queries, candidates) == 160
     # the real gap: a question asked in Yoruba finds its English passage less often than its translation
     assert translated.mean("ndcg@10") > native.mean("ndcg@10")
 
@@ -57,8 +64,11 @@ def test_sib200_bitext_and_pooled_settings_match_pytrec_eval(flores_small, flore
     assert data.languages == ("en", "yo", "sw", "de") and len(data.index_ids) == 99
     queries, candidates = flores_embeddings
     evaluation = data.evaluate(queries, candidates)
-    assert sum(g.setting == "bitext" for g in evaluation.groups) == 6 and sum(g.setting == "multi" for g in evaluation.groups) == 4
-    assert _check_against_pytrec(flores_groups(data), evaluation, queries, candidates) == 6 * 99 + 4 * 99
+    assert (
+        sum(g.setting == "bitext" for g in evaluation.groups) == 6
+        and sum(g.setting == "multi" for g in evaluation.groups) == 4
+    )
+    assert _check_against_pytrec(data.groups(), evaluation, queries, candidates) == 6 * 99 + 4 * 99
     pooled = {g.query_lang: g for g in evaluation.groups if g.setting == "multi"}
     # the query itself is left out: three relevant translations, so a rank distance of at least 0
     assert np.nanmin(pooled["yo"].per_query["rank_distance"]) >= 0

@@ -5,39 +5,51 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts
-from dashboard.widgets import completed_runs, default_baseline, download, experiment_caption, pick_dataset, pick_one, pick_runs, run_figures, short_labels, show
-from hybridcore.analysis.comparison import with_differences
-from hybridcore.analysis.figures import per_language
+from dashboard import charts, widgets
+from hybridcore.analysis.comparison import per_language, with_differences
+from hybridcore.analysis.coverage import ALL_LANGUAGES
 
 
 def render() -> None:
     st.title("Language bias")
-    runs = completed_runs()
-    chosen = pick_runs(runs, key="bias-runs")
-    baseline = pick_one("Baseline (differences are run − baseline)", chosen, default_baseline(chosen, runs), "bias-baseline")
-    figures = run_figures(runs, chosen)
-    dataset = pick_dataset(figures, "bias-dataset", ("multi",))
+    runs = widgets.completed_runs()
+    chosen = widgets.pick_runs(runs, key="bias-runs")
+    baseline = widgets.pick_one(
+        "Baseline (differences are run − baseline)", chosen, widgets.default_baseline(chosen, runs), "bias-baseline"
+    )
+    figures = widgets.run_figures(runs, chosen)
+    dataset = widgets.pick_dataset(figures, "bias-dataset", ("multi",))
     if not ((figures["dataset"] == dataset) & (figures["metric"] == "rank_distance")).any():
         st.info(f"{dataset} has no multilingual (Mul) setting, so no rank distance.")
         return
-    st.caption(experiment_caption(chosen) + "Rank distance (LAReQA): for each query, in the pool of all languages' candidates, the rank of its "
-               "lowest-ranked answer minus that of its highest-ranked one (one answer per language). Small means the "
-               "answers in every language sit together; lower is better. `all` is the mean over query languages.")
-    short = short_labels(chosen)
+    st.caption(
+        widgets.experiment_caption(chosen)
+        + "Rank distance (LAReQA): for each query, in the pool of all languages' candidates, the rank of its "
+        "lowest-ranked answer minus that of its highest-ranked one (one answer per language). Small means the "
+        "answers in every language sit together; lower is better. `all languages` is the mean over query languages."
+    )
+    short = widgets.short_labels(chosen)
     names, baseline = [short[c] for c in chosen], short[baseline]
     distance = per_language(figures, names, dataset, "multi", "rank_distance")
     table = with_differences(distance, baseline)
     st.dataframe(table.style.format(precision=1), width="stretch")
-    download(table, "rank-distance", index=True)
-    long = distance.drop(index="all").reset_index().melt(id_vars="query_lang", var_name="run", value_name="rank distance")
-    st.altair_chart(charts.grouped_bars(long, "query_lang", "rank distance", "run", f"Rank distance per query language on {dataset}"),
-                    width="stretch")
+    widgets.download(table, "rank-distance", index=True)
+    long = (
+        distance.drop(index=ALL_LANGUAGES)
+        .reset_index()
+        .melt(id_vars="query_lang", var_name="run", value_name="rank distance")
+    )
+    st.altair_chart(
+        charts.grouped_bars(
+            long, "query_lang", "rank distance", "run", f"Rank distance per query language on {dataset}"
+        ),
+        width="stretch",
+    )
 
     st.header("Multilingual mAP per query language")
     mul = with_differences(per_language(figures, names, dataset, "multi", "map"), baseline)
     st.dataframe(mul.style.format(precision=4), width="stretch")
-    download(mul, "multilingual-map", index=True)
+    widgets.download(mul, "multilingual-map", index=True)
 
 
-show(render)
+widgets.show(render)

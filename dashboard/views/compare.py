@@ -1,4 +1,4 @@
-"""Compare runs: macro Mo / Cr / Mul figures side by side, with differences to a baseline."""
+"""Compare runs: macro figures of one dataset side by side, with differences to a baseline."""
 
 from __future__ import annotations
 
@@ -6,19 +6,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
-from dashboard.widgets import (completed_runs, default_baseline, download, experiment_caption,
-                               pick_dataset, pick_one, pick_runs, run_figures, short_labels, show)
+from dashboard import charts, widgets
 from hybridcore.analysis.comparison import side_by_side
-from hybridcore.analysis.figures import METRIC_LABELS, macro
-
-DEFAULT_METRICS = ["map", "recall@1", "recall@10", "ndcg@10", "rank_distance"]
-LOWER_IS_BETTER = {"rank_distance"}
+from hybridcore.analysis.figures import headlines, macro, setting_label
+from hybridcore.eval import catalogue
 
 
 def change_colours(table: pd.DataFrame, deltas: list[str]) -> pd.DataFrame:
     """CSS per cell: green where a run improves on the baseline, red where it is worse."""
-    sign = np.where(table["metric"].isin(LOWER_IS_BETTER), -1.0, 1.0)[:, None]
+    sign = np.where(table["metric"].map(catalogue.lower_is_better), -1.0, 1.0)[:, None]
     better = np.sign(table[deltas].to_numpy(dtype=float) * sign)
     css = np.select([better > 0, better < 0], ["color: #1a7f37", "color: #cf222e"], "")
     styles = pd.DataFrame("", index=table.index, columns=table.columns)
@@ -28,29 +24,53 @@ def change_colours(table: pd.DataFrame, deltas: list[str]) -> pd.DataFrame:
 
 def render() -> None:
     st.title("Compare runs")
-    runs = completed_runs()
-    chosen = pick_runs(runs, key="compare-runs")
-    baseline = pick_one("Baseline (differences are run − baseline)", chosen, default_baseline(chosen, runs), "compare-baseline")
-    figures = run_figures(runs, chosen)
-    dataset = pick_dataset(figures, "compare-dataset")
+    runs = widgets.completed_runs()
+    chosen = widgets.pick_runs(runs, key="compare-runs")
+    baseline = widgets.pick_one(
+        "Baseline (differences are run − baseline)", chosen, widgets.default_baseline(chosen, runs), "compare-baseline"
+    )
+    figures = widgets.run_figures(runs, chosen)
+    dataset = widgets.pick_dataset(figures, "compare-dataset")
     figures = figures[figures["dataset"] == dataset]
     available = list(dict.fromkeys(figures["metric"]))
-    metrics = st.multiselect("Metrics", available, default=[m for m in DEFAULT_METRICS if m in available],
-                             format_func=lambda m: METRIC_LABELS.get(m, m), key="compare-metrics")
-    short = short_labels(chosen)
+    headline = list(dict.fromkeys(f.metric for f in headlines(figures)))
+    metrics = st.multiselect(
+        "Metrics", available, default=headline or available, format_func=catalogue.metric_label, key="compare-metrics"
+    )
+    short = widgets.short_labels(chosen)
     table = side_by_side(figures, [short[c] for c in chosen], short[baseline], metrics)
-    st.caption(f"{experiment_caption(chosen)}Macro averages over each setting's groups on {dataset}: Mo = X→X per language, Cr = X→Y per "
-               "language pair, Mul = one query language against the candidates of all languages. "
-               "For rank distance lower is better.")
+    settings = "; ".join(f"{setting_label(s)}: {s_info}" for s, s_info in _descriptions(figures).items())
+    st.caption(
+        f"{widgets.experiment_caption(chosen)}Macro averages over each setting's groups (languages or language "
+        f"pairs) on {dataset}. {settings}. Green: better than the baseline (for rank distance lower is better)."
+    )
     deltas = [c for c in table.columns if str(c).startswith("Δ ")]
-    st.dataframe(table.style.format(precision=4).apply(lambda _: change_colours(table, deltas), axis=None), hide_index=True, width="stretch")
-    download(table, "comparison", index=False)
+    st.dataframe(
+        table.style.format(precision=4).apply(lambda _: change_colours(table, deltas), axis=None),
+        hide_index=True,
+        width="stretch",
+    )
+    widgets.download(table, "comparison", index=False)
 
-    bars = macro(figures)
-    bars = bars[(bars["metric"] == "map") & bars["setting"].isin(["mono", "cross", "multi", "beir"])]
-    bars = bars.assign(setting=bars["setting"].map({"mono": "Mo", "cross": "Cr", "multi": "Mul", "beir": "BEIR"}))
-    st.altair_chart(charts.grouped_bars(bars.rename(columns={"value": "mAP"}), "setting", "mAP", "run",
-                                        f"mAP per setting on {dataset}"), width="stretch")
+    first = next(iter(headlines(figures)), None)
+    if first is not None:
+        label = catalogue.metric_label(first.metric)
+        bars = macro(figures)
+        bars = bars[bars["metric"] == first.metric].assign(setting=lambda b: b["setting"].map(setting_label))
+        st.altair_chart(
+            charts.grouped_bars(
+                bars.rename(columns={"value": label}), "setting", label, "run", f"{label} per setting on {dataset}"
+            ),
+            width="stretch",
+        )
 
 
-show(render)
+def _descriptions(figures: pd.DataFrame) -> dict[str, str]:
+    from hybridcore.analysis.figures import format_of
+
+    metadata = format_of(figures)
+    present = set(figures["setting"])
+    return {s.name: s.description for s in metadata.settings if s.name in present} if metadata else {}
+
+
+widgets.show(render)

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from hybridcore.analysis.coverage import COVERAGE_ORDER, label_figures
-from hybridcore.analysis.figures import HEADLINES, SETTING_LABELS, SETTING_ORDER, macro, metric_label
+from hybridcore.analysis.coverage import ALL_LANGUAGES, COVERAGE_ORDER, label_figures
+from hybridcore.analysis.figures import figure_order, headlines, macro, metric_label, setting_label
 from hybridcore.analysis.significance import benjamini_hochberg, holm, paired_randomization_test
 
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
@@ -22,14 +22,26 @@ CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
 
 def figures_from_results(records: dict[str, dict]) -> pd.DataFrame:
     """Long-format figures of results JSONs (``Evaluation.to_dict``), one label per record."""
-    rows = [{"run": label, "dataset": record.get("dataset", ""), "setting": g["setting"], "query_lang": g["query_lang"],
-             "candidate_lang": g["candidate_lang"], "metric": metric, "value": value}
-            for label, record in records.items() for g in record["groups"] for metric, value in g["metrics"].items()]
+    rows = [
+        {
+            "run": label,
+            "dataset": record.get("dataset", ""),
+            "setting": g["setting"],
+            "query_lang": g["query_lang"],
+            "candidate_lang": g["candidate_lang"],
+            "metric": metric,
+            "value": value,
+        }
+        for label, record in records.items()
+        for g in record["groups"]
+        for metric, value in g["metrics"].items()
+    ]
     return pd.DataFrame(rows, columns=["run", "dataset", "setting", "query_lang", "candidate_lang", "metric", "value"])
 
 
-def side_by_side(figures: pd.DataFrame, runs: Sequence[str], baseline: str,
-                 metrics: Sequence[str] | None = None) -> pd.DataFrame:
+def side_by_side(
+    figures: pd.DataFrame, runs: Sequence[str], baseline: str, metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Macro figures with one column per run, then ``Δ run`` = run - baseline for the others."""
     table = macro(figures)
     if metrics is not None:
@@ -39,17 +51,33 @@ def side_by_side(figures: pd.DataFrame, runs: Sequence[str], baseline: str,
     for run in wide.columns.tolist():
         if run != baseline and baseline in wide.columns:
             wide[f"Δ {run}"] = wide[run] - wide[baseline]
-    order = {s: i for i, s in enumerate(SETTING_ORDER)}
+    order = figure_order(figures)
     wide = wide.reset_index()
-    wide = wide.sort_values(["dataset", "setting", "metric"], key=lambda c: c.map(order) if c.name == "setting" else c)
-    wide["setting"] = wide["setting"].map(lambda s: SETTING_LABELS.get(s, s))
+    rank = [order.get((s, m), len(order)) for s, m in zip(wide["setting"], wide["metric"])]
+    wide = wide.assign(_rank=rank).sort_values(["dataset", "_rank", "metric"], kind="stable").drop(columns="_rank")
+    wide["setting"] = wide["setting"].map(setting_label)
     return wide.reset_index(drop=True)
+
+
+def per_language(figures: pd.DataFrame, runs: list[str], dataset: str, setting: str, metric: str) -> pd.DataFrame:
+    """Per query language (``macro`` over its groups), one column per run, and the figure
+    over every group (``macro``, the same as every other table's) in the row ``ALL_LANGUAGES``."""
+    part = figures[(figures["dataset"] == dataset) & (figures["setting"] == setting) & (figures["metric"] == metric)]
+    table = macro(part, by=("run", "query_lang")).pivot_table(index="query_lang", columns="run", values="value")
+    table = table.reindex(columns=[r for r in runs if r in table.columns])
+    overall = macro(part, by=("run",)).set_index("run")["value"]
+    table.loc[ALL_LANGUAGES] = overall.reindex(table.columns)
+    return table
 
 
 def pair_matrix(figures: pd.DataFrame, run: str, dataset: str, metric: str = "map") -> pd.DataFrame:
     """Query language x candidate language: X-Y from ``cross``, the diagonal from ``mono``."""
-    part = figures[(figures["run"] == run) & (figures["dataset"] == dataset) & (figures["metric"] == metric)
-                   & figures["setting"].isin(["mono", "cross"])]
+    part = figures[
+        (figures["run"] == run)
+        & (figures["dataset"] == dataset)
+        & (figures["metric"] == metric)
+        & figures["setting"].isin(["mono", "cross"])
+    ]
     part = part.assign(candidate_lang=np.where(part["setting"] == "mono", part["query_lang"], part["candidate_lang"]))
     matrix = part.pivot_table(index="query_lang", columns="candidate_lang", values="value", aggfunc="mean")
     languages = sorted(set(matrix.index) | set(matrix.columns))
@@ -65,25 +93,50 @@ def with_differences(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
     return out
 
 
-def by_coverage(figures: pd.DataFrame, runs: Sequence[str], dataset: str, fine_tuning: Iterable[str],
-                pretraining: Iterable[str] | None, columns: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
-    """Per run: each (setting, metric) averaged over all languages and over each coverage
-    group (seen in fine-tuning, pretraining only, never seen). A group's figure counts for
-    the language it is about (``en -> yo`` for Yoruba); per-language means come first, so
-    every language weighs the same."""
+def by_coverage(
+    figures: pd.DataFrame,
+    runs: Sequence[str],
+    dataset: str,
+    fine_tuning: Iterable[str],
+    pretraining: Iterable[str] | None,
+    columns: Sequence[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
+    """Per run: each (setting, metric) over all its groups (``ALL_LANGUAGES``, the same figure as
+    ``macro``) and over the groups of each coverage label (seen in fine-tuning, pretraining
+    only, never seen): a group is labelled by the language it is about (``en -> yo`` for
+    Yoruba), and each figure is ``macro`` over the groups it covers. ``n_languages`` counts
+    the languages those groups are about. Columns default to the dataset's headline figures."""
     part = label_figures(figures[figures["dataset"] == dataset], fine_tuning, pretraining)
     columns = list(columns or headline_columns(part))
     rows = []
     for setting, metric in columns:
         cell = part[(part["setting"] == setting) & (part["metric"] == metric)]
-        per_lang = cell.groupby(["run", "coverage", "language"])["value"].mean().reset_index()
-        for run in [r for r in runs if r in set(per_lang["run"])]:
-            mine = per_lang[per_lang["run"] == run]
-            subsets = {"all": mine, **{label: mine[mine["coverage"] == label] for label in COVERAGE_ORDER}}
-            for subset, values in subsets.items():
-                if len(values) or subset == "all":
-                    rows.append({"run": run, "languages": subset, "n_languages": values["language"].nunique(),
-                                 "column": metric_label(setting, metric), "value": values["value"].mean() if len(values) else np.nan})
+        label = metric_label(setting, metric)
+        overall = macro(cell, by=("run",)).set_index("run")["value"]
+        grouped = macro(cell, by=("run", "coverage")).set_index(["run", "coverage"])["value"]
+        languages = cell.groupby("run")["language"].nunique()
+        languages_in = cell.groupby(["run", "coverage"])["language"].nunique()
+        for run in [r for r in runs if r in overall.index]:
+            rows.append(
+                {
+                    "run": run,
+                    "languages": ALL_LANGUAGES,
+                    "n_languages": languages[run],
+                    "column": label,
+                    "value": overall[run],
+                }
+            )
+            for coverage in COVERAGE_ORDER:
+                if (run, coverage) in grouped.index:
+                    rows.append(
+                        {
+                            "run": run,
+                            "languages": coverage,
+                            "n_languages": languages_in[(run, coverage)],
+                            "column": label,
+                            "value": grouped[(run, coverage)],
+                        }
+                    )
     labels = [metric_label(setting, metric) for setting, metric in columns]
     if not rows:
         return pd.DataFrame(columns=["run", "languages", *labels])
@@ -93,9 +146,8 @@ def by_coverage(figures: pd.DataFrame, runs: Sequence[str], dataset: str, fine_t
 
 
 def headline_columns(figures: pd.DataFrame) -> list[tuple[str, str]]:
-    """The headline (setting, metric) pairs that ``figures`` hold, in ``HEADLINES`` order."""
-    present = set(zip(figures["setting"], figures["metric"]))
-    return [column for column in HEADLINES if column in present]
+    """One dataset's headline (setting, metric) pairs that ``figures`` hold, as its format declares them."""
+    return [(f.setting, f.metric) for f in headlines(figures)]
 
 
 def coverage_differences(table: pd.DataFrame, treatment: str) -> pd.DataFrame:
@@ -113,8 +165,12 @@ def coverage_differences(table: pd.DataFrame, treatment: str) -> pd.DataFrame:
     return out[["comparison", "languages", *[c for c in out.columns if c not in ("comparison", "languages")]]]
 
 
-LEVELS = {"overall": ["setting"], "coverage": ["setting", "coverage"], "language": ["setting", "query_lang"],
-          "pair": ["setting", "query_lang", "candidate_lang"]}
+LEVELS = {
+    "overall": ["setting"],
+    "coverage": ["setting", "coverage"],
+    "language": ["setting", "query_lang"],
+    "pair": ["setting", "query_lang", "candidate_lang"],
+}
 
 
 def unit_scores(scores: pd.DataFrame, level: str) -> pd.DataFrame:
@@ -138,8 +194,16 @@ def unit_scores(scores: pd.DataFrame, level: str) -> pd.DataFrame:
     return per_query
 
 
-def paired_tests(scores: pd.DataFrame, a: str, b: str, level: str = "language", correction: str = "holm",
-                 permutations: int = 10_000, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
+def paired_tests(
+    scores: pd.DataFrame,
+    a: str,
+    b: str,
+    level: str = "language",
+    correction: str = "holm",
+    permutations: int = 10_000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Paired randomisation tests of run ``b`` against run ``a`` on per-query scores of one metric.
 
     At ``pair`` level each language pair is one test and a query (question in one language)
@@ -164,8 +228,17 @@ def paired_tests(scores: pd.DataFrame, a: str, b: str, level: str = "language", 
     for key, group in per_query.groupby(level=keys, sort=True):
         test = paired_randomization_test(group[a].to_numpy(), group[b].to_numpy(), permutations, seed)
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(keys, key)), "n": test.n, "mean_a": test.mean_a, "mean_b": test.mean_b,
-                     "delta": test.mean_difference, "cohens_d": test.cohens_d, "p": test.p_value})
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "n": test.n,
+                "mean_a": test.mean_a,
+                "mean_b": test.mean_b,
+                "delta": test.mean_difference,
+                "cohens_d": test.cohens_d,
+                "p": test.p_value,
+            }
+        )
     table = pd.DataFrame(rows)
     table["p_adjusted"] = CORRECTIONS[correction](table["p"].to_numpy())
     table["significant"] = table["p_adjusted"] < alpha

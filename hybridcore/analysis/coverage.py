@@ -13,15 +13,15 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from hybridcore.data.languages import is_among
+from hybridcore.data.formats.metadata import POOLED
+from hybridcore.languages import PIVOT, is_among
 
 FINE_TUNING = "seen in fine-tuning"
 PRETRAINING = "pretraining only"
 UNKNOWN = "unknown"
 NEVER = "never seen"
 COVERAGE_ORDER = (FINE_TUNING, PRETRAINING, UNKNOWN, NEVER)
-POOLED = "all"
-PIVOT = "en"
+ALL_LANGUAGES = "all languages"  # the row of a table over every group, whatever its coverage
 
 
 def coverage(lang: str, fine_tuning: Iterable[str], pretraining: Iterable[str] | None) -> str:
@@ -33,7 +33,9 @@ def coverage(lang: str, fine_tuning: Iterable[str], pretraining: Iterable[str] |
     return PRETRAINING if is_among(lang, pretraining) else NEVER
 
 
-def group_coverage(query_lang: str, candidate_lang: str, fine_tuning: Iterable[str], pretraining: Iterable[str] | None) -> str:
+def group_coverage(
+    query_lang: str, candidate_lang: str, fine_tuning: Iterable[str], pretraining: Iterable[str] | None
+) -> str:
     """The label of a (query language, candidate language) group: its less covered side."""
     fine_tuning = list(fine_tuning)
     pretraining = None if pretraining is None else list(pretraining)
@@ -41,15 +43,23 @@ def group_coverage(query_lang: str, candidate_lang: str, fine_tuning: Iterable[s
     return max(labels, key=COVERAGE_ORDER.index)
 
 
-def group_language(query_lang: str, candidate_lang: str, fine_tuning: Iterable[str], pretraining: Iterable[str] | None) -> str:
+def group_language(
+    query_lang: str, candidate_lang: str, fine_tuning: Iterable[str], pretraining: Iterable[str] | None
+) -> str:
     """The language a group is about: its less covered side (``en -> yo`` and ``yo -> en``
     are both about Yoruba); on a tie the side that is not English, the pivot of every
     benchmark here (``en -> de`` is about German), else the query language."""
     fine_tuning = list(fine_tuning)
     pretraining = None if pretraining is None else list(pretraining)
     sides = [lang for lang in (query_lang, candidate_lang) if lang != POOLED]
-    return max(sides, key=lambda lang: (COVERAGE_ORDER.index(coverage(lang, fine_tuning, pretraining)), lang != PIVOT,
-                                        lang == query_lang))
+    return max(
+        sides,
+        key=lambda lang: (
+            COVERAGE_ORDER.index(coverage(lang, fine_tuning, pretraining)),
+            lang != PIVOT,
+            lang == query_lang,
+        ),
+    )
 
 
 def label_figures(figures: pd.DataFrame, fine_tuning: Iterable[str], pretraining: Iterable[str] | None) -> pd.DataFrame:
@@ -58,8 +68,10 @@ def label_figures(figures: pd.DataFrame, fine_tuning: Iterable[str], pretraining
     fine_tuning = list(fine_tuning)
     pretraining = None if pretraining is None else list(pretraining)
     pairs = figures[["query_lang", "candidate_lang"]].drop_duplicates()
-    labels = {(q, c): (group_coverage(q, c, fine_tuning, pretraining), group_language(q, c, fine_tuning, pretraining))
-              for q, c in pairs.itertuples(index=False)}
+    labels = {
+        (q, c): (group_coverage(q, c, fine_tuning, pretraining), group_language(q, c, fine_tuning, pretraining))
+        for q, c in pairs.itertuples(index=False)
+    }
     keys = list(zip(figures["query_lang"], figures["candidate_lang"]))
     return figures.assign(coverage=[labels[k][0] for k in keys], language=[labels[k][1] for k in keys])
 

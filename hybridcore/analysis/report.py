@@ -23,16 +23,18 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from hybridcore.analysis.coverage import COVERAGE_ORDER, run_languages
-from hybridcore.analysis.experiment import (ALL, arm_differences, arm_figures, headline_metrics, paper_agreement,
-                                            paper_scope)
-from hybridcore.analysis.figures import metric_label, strategy_rank
+from hybridcore.analysis.coverage import ALL_LANGUAGES, COVERAGE_ORDER, run_languages
+from hybridcore.analysis.experiment import arm_differences, arm_figures, headline_metrics, paper_agreement, paper_scope
+from hybridcore.analysis.figures import format_of, metric_label, strategy_rank
+from hybridcore.eval import catalogue
 from hybridcore.files import atomic_file, write_text_atomic
 
-QUESTION = ("What does optimising monolingual and cross-lingual retrieval at the same time (the hybrid batches "
-            "of arXiv 2408.10536) do to zero-shot retrieval, per language group, and above all for the "
-            "languages the model barely knows?")
-GROUP_ORDER = (ALL, *COVERAGE_ORDER)
+QUESTION = (
+    "What does optimising monolingual and cross-lingual retrieval at the same time (the hybrid batches "
+    "of arXiv 2408.10536) do to zero-shot retrieval, per language group, and above all for the "
+    "languages the model barely knows?"
+)
+GROUP_ORDER = (ALL_LANGUAGES, *COVERAGE_ORDER)
 
 
 @dataclass
@@ -41,7 +43,9 @@ class DatasetSection:
     figures: pd.DataFrame  # arm_figures rows of this dataset
     differences: pd.DataFrame  # arm_differences over its headline metrics
     agreement: pd.DataFrame  # paper_agreement
+    paper_note: str  # paper_scope: whether the paper reported this dataset
     chart: dict = field(default_factory=dict)  # a Vega-Lite spec
+    value_formats: dict[str, str] = field(default_factory=dict)  # column -> format of its values
 
 
 @dataclass
@@ -65,21 +69,40 @@ def build_report(experiment: str, runs: pd.DataFrame, figures: pd.DataFrame, sco
     sections = []
     for dataset in figures["dataset"].unique():
         headlines = headline_metrics(figures, dataset)
-        differences = {metric: arm_differences(runs, scores_of(dataset, metric), treatment, baselines, fine_tuning, pretraining)
-                       for metric in dict.fromkeys(m for _, m in headlines)}
+        metadata = format_of(figures[figures["dataset"] == dataset])
+        paper = metadata.paper if metadata else None
+        differences = {
+            metric: arm_differences(runs, scores_of(dataset, metric), treatment, baselines, fine_tuning, pretraining)
+            for metric in dict.fromkeys(m for _, m in headlines)
+        }
         wanted = set(headlines)
-        table = pd.concat([d.assign(metric=m) for m, d in differences.items()], ignore_index=True) if differences else pd.DataFrame()
+        table = (
+            pd.concat([d.assign(metric=m) for m, d in differences.items()], ignore_index=True)
+            if differences
+            else pd.DataFrame()
+        )
         if not table.empty:
             table = table[[(s, m) in wanted for s, m in zip(table["setting"], table["metric"])]]
             table.insert(1, "figure", [metric_label(s, m) for s, m in zip(table["setting"], table["metric"])])
             figure_rank = {metric_label(s, m): i for i, (s, m) in enumerate(headlines)}
             comparisons = [f"{treatment} - {b}" for b in baselines]
-            order = pd.DataFrame({"c": table["comparison"].map(comparisons.index), "f": table["figure"].map(figure_rank),
-                                  "g": table["languages"].map(_group_rank)})
+            order = pd.DataFrame(
+                {
+                    "c": table["comparison"].map(comparisons.index),
+                    "f": table["figure"].map(figure_rank),
+                    "g": table["languages"].map(_group_rank),
+                }
+            )
             table = table.loc[order.sort_values(["c", "f", "g"], kind="stable").index]
             table = table.drop(columns=["setting", "metric"]).reset_index(drop=True)
         mine = arms[arms["dataset"] == dataset]
-        sections.append(DatasetSection(dataset, mine, table, paper_agreement(differences, treatment), _chart(mine, dataset)))
+        agreement = paper_agreement(differences, paper, treatment)
+        formats = {metric_label(s, m): catalogue.value_format(m) for s, m in headlines}
+        sections.append(
+            DatasetSection(
+                dataset, mine, table, agreement, paper_scope(dataset, agreement, paper), _chart(mine, dataset), formats
+            )
+        )
     return Report(experiment, _setup(runs, treatment), sections)
 
 
@@ -92,10 +115,14 @@ def _setup(runs: pd.DataFrame, treatment: str) -> list[tuple[str, str]]:
     train = config.get("train", {})
     seeds = sorted(runs["seed"].dropna().astype(int).unique())
     alphas = sorted(runs["alpha"].dropna().unique())
-    guard = "; ".join(f"{g['eval_set']}: {g['query_overlap']} query and {g['passage_overlap']} passage overlaps"
-                      for g in (runs["leakage"].dropna().iloc[0] if runs["leakage"].notna().any() else []))
+    guard = "; ".join(
+        f"{g['eval_set']}: {g['query_overlap']} query and {g['passage_overlap']} passage overlaps"
+        for g in (runs["leakage"].dropna().iloc[0] if runs["leakage"].notna().any() else [])
+    )
     machines = {json.dumps(m, sort_keys=True) for m in runs.get("machine", pd.Series(dtype=object)).dropna()}
-    machine = "; ".join(", ".join(f"{k} {v}" for k, v in json.loads(m).items()) for m in sorted(machines)) or "not recorded"
+    machine = (
+        "; ".join(", ".join(f"{k} {v}" for k, v in json.loads(m).items()) for m in sorted(machines)) or "not recorded"
+    )
     started, ended = pd.to_datetime(runs["started_at"]).min(), pd.to_datetime(runs["ended_at"]).max()
     wall = (ended - started).total_seconds() if pd.notna(started) and pd.notna(ended) else np.nan
     train_s = sum((t or {}).get("train", 0.0) for t in runs["timings"])
@@ -103,23 +130,38 @@ def _setup(runs: pd.DataFrame, treatment: str) -> list[tuple[str, str]]:
     return [
         ("question", QUESTION),
         ("model", str(config.get("model"))),
-        ("training data", f"{config.get('train_set') or '-'}, fine-tuning languages: "
-                          f"{next(iter(runs['seen_languages'].dropna()), '') or '-'}"),
+        (
+            "training data",
+            f"{config.get('train_set') or '-'}, fine-tuning languages: "
+            f"{next(iter(runs['seen_languages'].dropna()), '') or '-'}",
+        ),
         ("evaluation sets", ", ".join(config.get("eval_sets", []))),
-        ("budget", f"{train.get('steps')} steps of {train.get('batch_size')} pairs, learning rate {train.get('learning_rate')}, "
-                   f"temperature {train.get('temperature')}, profile {config.get('profile')}"),
+        (
+            "budget",
+            f"{train.get('steps')} steps of {train.get('batch_size')} pairs, "
+            f"learning rate {train.get('learning_rate')}, "
+            f"temperature {train.get('temperature')}, profile {config.get('profile')}"
+            if (runs["strategy"] != "reference").any()
+            else f"none: the model as it is, no training (profile {config.get('profile')})",
+        ),
         ("runs", f"{len(runs)}: the untrained reference once and every arm at its seeds; compared arm: {treatment}"),
         ("seeds", ", ".join(map(str, seeds)) or "-"),
         ("alphas (hybrid)", ", ".join(f"{a:g}" for a in alphas) or "-"),
         ("zero-shot guard", guard or "-"),
         ("code version", ", ".join(sorted(runs["code_version"].dropna().unique()))),
         ("machine", machine),
-        ("wall time", f"{wall / 60:.1f} min from the first run's start to the last run's end; training {train_s / 60:.1f} min, "
-                      f"evaluation {eval_s / 60:.1f} min in all"),
-        ("test", "differences: seed_aware_test (the question and the training seed as the unit; Welch-Satterthwaite t), "
-                 "a question's translations averaged; p Holm-corrected within each comparison, 95% intervals not "
-                 "(so an interval can exclude 0 where the corrected p is above 0.05); an arm at one seed (the alpha sweep "
-                 "by default) has no interval and is not tested"),
+        (
+            "wall time",
+            f"{wall / 60:.1f} min from the first run's start to the last run's end; training {train_s / 60:.1f} min, "
+            f"evaluation {eval_s / 60:.1f} min in all",
+        ),
+        (
+            "test",
+            "differences: seed_aware_test (the question and the training seed as the unit; Welch-Satterthwaite t), "
+            "a question's translations averaged; p Holm-corrected within each comparison, 95% intervals not "
+            "(so an interval can exclude 0 where the corrected p is above 0.05); an arm at one seed (the alpha sweep "
+            "by default) has no interval and is not tested",
+        ),
     ]
 
 
@@ -133,17 +175,24 @@ def _chart(figures: pd.DataFrame, dataset: str) -> dict:
     data["high"] = data["high"].fillna(data["mean"])
     arms = sorted(data["arm"].unique(), key=lambda a: (strategy_rank(a.split(" ")[0]), a))
     groups = [g for g in GROUP_ORDER if g in set(data["languages"])]
-    base = alt.Chart().encode(x=alt.X("languages:N", sort=groups, title=None, axis=alt.Axis(labelAngle=-30)),
-                              xOffset=alt.XOffset("arm:N", sort=arms), color=alt.Color("arm:N", sort=arms))
+    base = alt.Chart().encode(
+        x=alt.X("languages:N", sort=groups, title=None, axis=alt.Axis(labelAngle=-30)),
+        xOffset=alt.XOffset("arm:N", sort=arms),
+        color=alt.Color("arm:N", sort=arms),
+    )
     points = base.mark_point(filled=True, size=40).encode(
         y=alt.Y("mean:Q", title=None, scale=alt.Scale(zero=False)),
-        tooltip=["arm", "languages", alt.Tooltip("mean:Q", format=".3f")])
+        tooltip=["arm", "languages", alt.Tooltip("mean:Q", format=".3f")],
+    )
     whiskers = base.mark_rule().encode(y="low:Q", y2="high:Q")
     columns = list(dict.fromkeys(data["column"]))
-    return (alt.layer(points, whiskers, data=data).properties(width=70 * len(groups), height=220)
-            .facet(column=alt.Column("column:N", sort=columns, title=None))
-            .resolve_scale(y="independent")
-            .properties(title=f"{dataset}: each arm's mean over seeds with its 95% interval")).to_dict()
+    return (
+        alt.layer(points, whiskers, data=data)
+        .properties(width=70 * len(groups), height=220)
+        .facet(column=alt.Column("column:N", sort=columns, title=None))
+        .resolve_scale(y="independent")
+        .properties(title=f"{dataset}: each arm's mean over seeds with its 95% interval")
+    ).to_dict()
 
 
 def png(spec: dict) -> bytes:
@@ -155,13 +204,15 @@ def png(spec: dict) -> bytes:
 
 # --- rendering ----------------------------------------------------------------------------
 
-def _figure_table(figures: pd.DataFrame) -> pd.DataFrame:
+
+def _figure_table(figures: pd.DataFrame, value_formats: dict[str, str]) -> pd.DataFrame:
     """Arms x (language group, column): mean and its 95% interval as text."""
+
     def cell(row) -> str:
-        digits = 1 if row["column"].endswith("rank dist") else 3
+        fmt = value_formats.get(row["column"], "{:.3f}").format
         if np.isnan(row["sd"]):
-            return f"{row['mean']:.{digits}f}"
-        return f"{row['mean']:.{digits}f} [{row['low']:.{digits}f}, {row['high']:.{digits}f}]"
+            return fmt(row["mean"])
+        return f"{fmt(row['mean'])} [{fmt(row['low'])}, {fmt(row['high'])}]"
 
     if figures.empty:
         return pd.DataFrame()
@@ -184,38 +235,93 @@ def _difference_table(differences: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=["p"])
 
 
+# The report is a list of blocks, built once; each format renders the same list.
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str  # the dataset whose chart it is
+
+
+Block = Heading | Paragraph | Table | Chart
+
+
+def blocks(report: Report) -> list[Block]:
+    """The report's content in order: title, set-up, then per dataset its figures, chart,
+    differences and the paper's claims."""
+    out: list[Block] = [
+        Heading(1, f"hybrid-eval report: {report.experiment}"),
+        Heading(2, "Set-up"),
+        Table(pd.DataFrame(report.setup, columns=["", "value"])),
+    ]
+    for section in report.sections:
+        out += [
+            Heading(2, section.name),
+            Heading(3, "Figures per language group (mean over seeds [95% interval])"),
+            Table(_figure_table(section.figures, section.value_formats)),
+        ]
+        if section.chart:
+            out.append(Chart(section.name))
+        out += [
+            Heading(3, "Differences"),
+            Table(_difference_table(section.differences)),
+            Heading(3, "Against the paper (Tables 1-2)"),
+            Paragraph(section.paper_note),
+        ]
+        if not section.agreement.empty:
+            out.append(Table(section.agreement))
+    return out
+
+
 def _markdown_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "(none)\n"
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "---|" * len(frame.columns)
-    rows = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    rows = [
+        "| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
     return "\n".join([header, rule, *rows]) + "\n"
-
-
-def _html_table(frame: pd.DataFrame) -> str:
-    return "<p>(none)</p>" if frame.empty else frame.to_html(index=False, escape=True, border=0, na_rep="")
 
 
 def to_markdown(report: Report, chart_files: dict[str, str]) -> str:
     """The report as Markdown; ``chart_files`` names each dataset's PNG beside it."""
-    out = [f"# hybrid-eval report: {report.experiment}\n", "## Set-up\n",
-           _markdown_table(pd.DataFrame(report.setup, columns=["", "value"]))]
-    for section in report.sections:
-        out += [f"## {section.name}\n", "### Figures per language group (mean over seeds [95% interval])\n",
-                _markdown_table(_figure_table(section.figures))]
-        if section.name in chart_files:
-            out.append(f"![{section.name}]({chart_files[section.name]})\n")
-        out += ["### Differences\n", _markdown_table(_difference_table(section.differences))]
-        out += ["### Against the paper (Tables 1-2)\n", paper_scope(section.name, section.agreement) + "\n"]
-        if not section.agreement.empty:
-            out.append(_markdown_table(section.agreement))
-    return "\n".join(out)
+
+    def render(block: Block) -> str | None:
+        match block:
+            case Heading(level, text):
+                return f"{'#' * level} {text}\n"
+            case Paragraph(text):
+                return text + "\n"
+            case Table(frame):
+                return _markdown_table(frame)
+            case Chart(name):
+                return f"![{name}]({chart_files[name]})\n" if name in chart_files else None
+
+    return "\n".join(text for text in map(render, blocks(report)) if text is not None)
 
 
-STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-         "table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}"
-         "td,th{border-bottom:1px solid #ddd;padding:0.25em 0.6em;text-align:left}img{max-width:100%}")
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+    "table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}"
+    "td,th{border-bottom:1px solid #ddd;padding:0.25em 0.6em;text-align:left}img{max-width:100%}"
+)
 
 
 def charts_of(report: Report) -> dict[str, bytes]:
@@ -226,21 +332,26 @@ def charts_of(report: Report) -> dict[str, bytes]:
 def to_html(report: Report, charts: dict[str, bytes] | None = None) -> str:
     """The report as one self-contained page (``charts``: each dataset's PNG, drawn if not given)."""
     charts = charts_of(report) if charts is None else charts
-    body = [f"<h1>hybrid-eval report: {html.escape(report.experiment)}</h1>", "<h2>Set-up</h2>",
-            _html_table(pd.DataFrame(report.setup, columns=["", "value"]))]
-    for section in report.sections:
-        body += [f"<h2>{html.escape(section.name)}</h2>",
-                 "<h3>Figures per language group (mean over seeds [95% interval])</h3>",
-                 _html_table(_figure_table(section.figures))]
-        if section.name in charts:
-            data = base64.b64encode(charts[section.name]).decode()
-            body.append(f'<img alt="{html.escape(section.name)} chart" src="data:image/png;base64,{data}">')
-        body += ["<h3>Differences</h3>", _html_table(_difference_table(section.differences))]
-        body += ["<h3>Against the paper (Tables 1-2)</h3>", f"<p>{html.escape(paper_scope(section.name, section.agreement))}</p>"]
-        if not section.agreement.empty:
-            body.append(_html_table(section.agreement))
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>hybrid-eval report: "
-            f"{html.escape(report.experiment)}</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>")
+
+    def render(block: Block) -> str:
+        match block:
+            case Heading(level, text):
+                return f"<h{level}>{html.escape(text)}</h{level}>"
+            case Paragraph(text):
+                return f"<p>{html.escape(text)}</p>"
+            case Table(frame):
+                return "<p>(none)</p>" if frame.empty else frame.to_html(index=False, escape=True, border=0, na_rep="")
+            case Chart(name):
+                if name not in charts:
+                    return ""
+                data = base64.b64encode(charts[name]).decode()
+                return f'<img alt="{html.escape(name)} chart" src="data:image/png;base64,{data}">'
+
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>hybrid-eval report: "
+        f"{html.escape(report.experiment)}</title><style>{STYLE}</style></head><body>"
+        f"{''.join(map(render, blocks(report)))}</body></html>"
+    )
 
 
 def write_report(report: Report, folder: Path) -> tuple[Path, Path]:

@@ -100,7 +100,9 @@ def seed_aware_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> SeedAw
     and ``b`` need not match). Questions not finite in every run are left out."""
     a, b = np.atleast_2d(np.asarray(a, dtype=np.float64)), np.atleast_2d(np.asarray(b, dtype=np.float64))
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"scores must be (seeds x questions) arrays over the same questions, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"scores must be (seeds x questions) arrays over the same questions, got {a.shape} and {b.shape}"
+        )
     keep = np.isfinite(a).all(axis=0) & np.isfinite(b).all(axis=0)
     a, b = a[:, keep], b[:, keep]
     questions = a.shape[1]
@@ -121,5 +123,17 @@ def seed_aware_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> SeedAw
     else:
         p, half = (1.0 if difference == 0 else 0.0), 0.0
     d = difference / sd_questions if sd_questions > 0 else (0.0 if difference == 0 else np.inf * np.sign(difference))
-    return SeedAwareTest(questions, a.shape[0], b.shape[0], difference, se, question_term, seed_a + seed_b,
-                         float(df), p, difference - half, difference + half, float(d))
+    return SeedAwareTest(
+        questions,
+        a.shape[0],
+        b.shape[0],
+        difference,
+        se,
+        question_term,
+        seed_a + seed_b,
+        float(df),
+        p,
+        difference - half,
+        difference + half,
+        float(d),
+    )

@@ -53,12 +53,13 @@ def paired_randomization_test(a: np.ndarray, b: np.ndarray, permutations: int = 
     signs = _sign_flips(n, permutations, seed)
     exceed = 0
     for start in range(0, permutations, 1000):
-        flipped_means = signs[start:start + 1000].astype(np.float64) @ diff / n
+        flipped_means = signs[start : start + 1000].astype(np.float64) @ diff / n
         exceed += int((np.abs(flipped_means) >= observed - 1e-12).sum())
     sd = diff.std(ddof=1) if n > 1 else 0.0
     d = diff.mean() / sd if sd > 0 else (0.0 if diff.mean() == 0 else np.inf * np.sign(diff.mean()))
-    return PairedTest(n, float(a.mean()), float(b.mean()), float(diff.mean()), float(d),
-                      (exceed + 1) / (permutations + 1))
+    return PairedTest(
+        n, float(a.mean()), float(b.mean()), float(diff.mean()), float(d), (exceed + 1) / (permutations + 1)
+    )
 
 
 def _adjusted(p_values: np.ndarray, adjust_sorted) -> np.ndarray:

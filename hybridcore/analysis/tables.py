@@ -10,8 +10,9 @@ import pandas as pd
 
 from hybridcore.analysis import comparison
 from hybridcore.analysis.comparison import headline_columns
-from hybridcore.analysis.coverage import COVERAGE_ORDER, label_figures
-from hybridcore.analysis.figures import METRIC_LABELS, SETTING_LABELS, metric_label
+from hybridcore.analysis.coverage import ALL_LANGUAGES, COVERAGE_ORDER, label_figures
+from hybridcore.analysis.figures import metric_label, setting_label
+from hybridcore.eval import catalogue
 
 if TYPE_CHECKING:
     from hybridcore.eval.results import Evaluation
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 def _fmt(value: float, metric: str) -> str:
     if math.isnan(value):
         return "-"
-    return f"{value:.1f}" if metric == "rank_distance" else f"{value:.3f}"
+    return catalogue.value_format(metric).format(value)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -36,17 +37,21 @@ def summary_table(evaluation: Evaluation) -> str:
     rows = []
     for setting, values in summary.items():
         n = sum(1 for g in evaluation.groups if g.setting == setting)
-        rows.append([SETTING_LABELS.get(setting, setting), str(n)] + [_fmt(values.get(m, math.nan), m) for m in metrics])
-    return _table(["setting", "groups"] + [METRIC_LABELS.get(m, m) for m in metrics], rows)
+        rows.append([setting_label(setting), str(n)] + [_fmt(values.get(m, math.nan), m) for m in metrics])
+    return _table(["setting", "groups"] + [catalogue.metric_label(m) for m in metrics], rows)
 
 
-def language_table(evaluation: Evaluation, fine_tuning: Iterable[str] = (), pretraining: Iterable[str] | None = None) -> str:
+def language_table(
+    evaluation: Evaluation, fine_tuning: Iterable[str] = (), pretraining: Iterable[str] | None = None
+) -> str:
     """Per language, its coverage label and each headline figure (a pair's figure counts for
     the language it is about: ``en -> yo`` and ``yo -> en`` for Yoruba), best covered first."""
     figures = label_figures(evaluation.figures(), fine_tuning, pretraining)
     columns = headline_columns(figures)
     rows = []
-    for (label, lang), part in sorted(figures.groupby(["coverage", "language"]), key=lambda kv: (COVERAGE_ORDER.index(kv[0][0]), kv[0][1])):
+    for (label, lang), part in sorted(
+        figures.groupby(["coverage", "language"]), key=lambda kv: (COVERAGE_ORDER.index(kv[0][0]), kv[0][1])
+    ):
         cells = [lang, label]
         for setting, metric in columns:
             values = part.loc[(part["setting"] == setting) & (part["metric"] == metric), "value"]
@@ -55,16 +60,19 @@ def language_table(evaluation: Evaluation, fine_tuning: Iterable[str] = (), pret
     return _table(["lang", "coverage", *[metric_label(s, m) for s, m in columns]], rows)
 
 
-def coverage_table(figures: pd.DataFrame, runs: list[str], dataset: str, fine_tuning: Iterable[str],
-                   pretraining: Iterable[str] | None) -> str:
+def coverage_table(
+    figures: pd.DataFrame, runs: list[str], dataset: str, fine_tuning: Iterable[str], pretraining: Iterable[str] | None
+) -> str:
     """Runs side by side: each headline figure over all languages and over each coverage
     group (``figures`` as in ``comparison``)."""
-    table = comparison.by_coverage(figures, runs, dataset, fine_tuning, pretraining)
+    headlines = comparison.headline_columns(figures[figures["dataset"] == dataset])
+    table = comparison.by_coverage(figures, runs, dataset, fine_tuning, pretraining, headlines)
+    metric_of = {metric_label(s, m): m for s, m in headlines}
     columns = [c for c in table.columns if c not in ("run", "languages")]
     rows = []
     for row in table.itertuples(index=False):
         record = row._asdict()
-        cells = [record["run"] if record["languages"] == "all" else "", record["languages"]]
-        cells += [_fmt(value, "rank_distance" if column.endswith("rank dist") else "map") for column, value in zip(columns, row[2:])]
+        cells = [record["run"] if record["languages"] == ALL_LANGUAGES else "", record["languages"]]
+        cells += [_fmt(value, metric_of[column]) for column, value in zip(columns, row[2:])]
         rows.append(cells)
     return _table(["run", "languages", *columns], rows)

@@ -1,5 +1,7 @@
-"""The underrepresented-languages figures: AfriQA's cost of the question's language, and
-SIB-200's per-language bitext accuracy and language bias, each labelled by coverage.
+"""Figures per language, labelled by coverage, for the languages a model barely knows: the
+per-language figures a format declares (``FormatMetadata.language_figures``), and its
+per-question gaps between two settings (``FormatMetadata.gaps``; AfriQA: what asking in the
+language costs).
 
 ``figures`` and ``scores`` are long frames as in ``comparison`` (a ``run`` column labels the
 runs). Torch-free: the dashboard uses it.
@@ -7,56 +9,62 @@ runs). Torch-free: the dashboard uses it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
 from hybridcore.analysis.coverage import COVERAGE_ORDER, label_figures
+from hybridcore.analysis.figures import macro, metric_label
+from hybridcore.data.formats.metadata import Figure, Gap
 
-GAP = "gap"
+
+def language_figures(
+    figures: pd.DataFrame, wanted: Sequence[Figure], fine_tuning: Iterable[str], pretraining: Iterable[str] | None
+) -> pd.DataFrame:
+    """Per run and language: each ``wanted`` figure over the groups about that language
+    (``macro``: ``en -> yo`` and ``yo -> en`` both count for Yoruba), with its coverage;
+    best covered, then alphabetically, first. Columns are the figures' labels."""
+    labels = [metric_label(f.setting, f.metric) for f in wanted]
+    parts = []
+    for figure, label in zip(wanted, labels):
+        cell = figures[(figures["setting"] == figure.setting) & (figures["metric"] == figure.metric)]
+        if not cell.empty:
+            per_language = macro(label_figures(cell, fine_tuning, pretraining), by=("run", "language", "coverage"))
+            parts.append(per_language.set_index(["run", "language", "coverage"])["value"].rename(label))
+    if not parts:
+        return pd.DataFrame(columns=["run", "language", "coverage", *labels])
+    table = pd.concat(parts, axis=1).reset_index().rename_axis(columns=None)
+    return _by_coverage(table.reindex(columns=["run", "language", "coverage", *labels]))
 
 
-def afriqa_gap(figures: pd.DataFrame, fine_tuning: Iterable[str], pretraining: Iterable[str] | None,
-               metric: str = "ndcg@10") -> pd.DataFrame:
-    """Per run and question language: X -> pivot, pivot -> pivot, and the gap between them
-    (pivot -> pivot minus X -> pivot: what asking in X costs), with X's coverage."""
-    part = figures[figures["setting"].isin(["native", "translated"]) & (figures["metric"] == metric)]
+def gap_table(
+    figures: pd.DataFrame, gap: Gap, metric: str, fine_tuning: Iterable[str], pretraining: Iterable[str] | None
+) -> pd.DataFrame:
+    """Per run and query language: both settings' ``metric`` and the gap between them
+    (``minuend - subtrahend``), with the language's coverage."""
+    columns = ["run", "language", "coverage", gap.subtrahend, gap.minuend, gap.name]
+    part = figures[figures["setting"].isin([gap.minuend, gap.subtrahend]) & (figures["metric"] == metric)]
     if part.empty:
-        return pd.DataFrame(columns=["run", "language", "coverage", "native", "translated", GAP])
+        return pd.DataFrame(columns=columns)
     part = label_figures(part, fine_tuning, pretraining)
     wide = part.pivot_table(index=["run", "query_lang", "coverage"], columns="setting", values="value").reset_index()
-    wide[GAP] = wide["translated"] - wide["native"]
+    wide[gap.name] = wide[gap.minuend] - wide[gap.subtrahend]
     wide = wide.rename(columns={"query_lang": "language"}).rename_axis(columns=None)
-    return _by_coverage(wide[["run", "language", "coverage", "native", "translated", GAP]])
+    return _by_coverage(wide[columns])
 
 
-def gap_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per-query gaps (translated minus native, the same question) as scores of a ``gap``
-    setting, ready for ``comparison.paired_tests``."""
-    part = scores[scores["setting"].isin(["native", "translated"])]
+def gap_scores(scores: pd.DataFrame, gap: Gap) -> pd.DataFrame:
+    """Per-query gaps (the same question in both settings) as scores of a setting named
+    ``gap.name``, ready for ``comparison.paired_tests``."""
+    part = scores[scores["setting"].isin([gap.minuend, gap.subtrahend])]
     keys = ["run", "dataset", "query_lang", "candidate_lang", "query_id", "metric"]
     wide = part.pivot_table(index=keys, columns="setting", values="value").reset_index()
-    wide = wide.dropna(subset=["native", "translated"])
-    return wide.assign(setting=GAP, value=wide["translated"] - wide["native"])[[*keys, "setting", "value"]]
-
-
-def bitext_and_bias(figures: pd.DataFrame, fine_tuning: Iterable[str], pretraining: Iterable[str] | None) -> pd.DataFrame:
-    """Per run and language: bitext P@1 with English (mean of both directions) and the pooled
-    setting's mAP and rank distance, with the language's coverage; worst covered, then
-    hardest, first."""
-    bitext = label_figures(figures[(figures["setting"] == "bitext") & (figures["metric"] == "precision@1")], fine_tuning, pretraining)
-    pooled = label_figures(figures[(figures["setting"] == "multi") & figures["metric"].isin(["map", "rank_distance"])],
-                           fine_tuning, pretraining)
-    if bitext.empty and pooled.empty:
-        return pd.DataFrame(columns=["run", "language", "coverage", "bitext P@1", "pooled mAP", "rank distance"])
-    p_at_1 = bitext.groupby(["run", "language", "coverage"])["value"].mean().rename("bitext P@1")
-    wide = pooled.pivot_table(index=["run", "language", "coverage"], columns="metric", values="value")
-    wide = wide.rename(columns={"map": "pooled mAP", "rank_distance": "rank distance"})
-    table = pd.concat([p_at_1, wide], axis=1).reset_index().rename_axis(columns=None)
-    return _by_coverage(table)
+    wide = wide.dropna(subset=[gap.minuend, gap.subtrahend])
+    return wide.assign(setting=gap.name, value=wide[gap.minuend] - wide[gap.subtrahend])[[*keys, "setting", "value"]]
 
 
 def _by_coverage(table: pd.DataFrame) -> pd.DataFrame:
     order = {label: i for i, label in enumerate(COVERAGE_ORDER)}
-    return table.sort_values(["coverage", "language", "run"], key=lambda c: c.map(order) if c.name == "coverage" else c,
-                             kind="stable").reset_index(drop=True)
+    return table.sort_values(
+        ["coverage", "language", "run"], key=lambda c: c.map(order) if c.name == "coverage" else c, kind="stable"
+    ).reset_index(drop=True)

@@ -1,23 +1,37 @@
 """The one interface every retrieval dataset implements, whatever its format on disk.
 
-A format (LAReQA, BEIR, ...) is a ``DatasetFormat``: how to recognise its folder and how to
-load it into a ``RetrievalData``. Everything downstream (encoding, evaluation, TREC files,
-the zero-shot guard, the cache keys) goes through these two classes only, so a new format
-is its own module plus one line in ``hybridcore.data.registry``.
+A format (LAReQA, BEIR, AfriQA, ...) is a module of ``hybridcore.data.formats`` (or of any
+installed package) with a ``DatasetFormat``: its metadata (``FormatMetadata``), how to
+recognise its folder and how to load it. A loaded dataset says how to encode it and which
+evaluation groups it has; scoring, TREC files, the zero-shot guard and the cache keys are
+the same for every format (``Evaluable``). A format registers through the
+``hybrid_eval.formats`` entry point group (``hybridcore.data.formats.registry``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
 
+from hybridcore.data.formats.metadata import FormatMetadata
+from hybridcore.eval.groups import Group
+
 if TYPE_CHECKING:
     from hybridcore.eval.results import Evaluation
-    from hybridcore.model.encoder import Encoder
+
+
+class TextEncoder(Protocol):
+    """What a dataset needs of a model to encode itself (``hybridcore.model.encoder.Encoder``)."""
+
+    def encode_queries(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
+
+    def encode_passages(
+        self, texts: Sequence[str], contexts: Sequence[str] | None = None, progress: bool = False
+    ) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -29,30 +43,64 @@ class GuardTexts:
 
 
 class RetrievalData(Protocol):
-    """A loaded retrieval dataset: queries, candidates, and how to evaluate rankings of them."""
+    """A loaded retrieval dataset: queries, candidates, and its evaluation groups."""
 
     name: str
+    metadata: ClassVar[FormatMetadata]
 
     @property
     def languages(self) -> tuple[str, ...]:
         """Every language of its queries and candidates (BCP-47 tags)."""
         ...
 
-    def encode(self, encoder: Encoder, candidate_context: bool = True, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Query and candidate embeddings, row-aligned with what ``evaluate`` expects."""
+    def encode(
+        self, encoder: TextEncoder, candidate_context: bool = True, progress: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Query and candidate embeddings, row-aligned with what ``groups`` index."""
         ...
 
-    def evaluate(self, queries: np.ndarray, candidates: np.ndarray) -> Evaluation:
-        """Per-query metrics of every evaluation group."""
+    def groups(self) -> list[Group]:
+        """Every evaluation group, in the order results keep them."""
         ...
 
-    def write_trec(self, queries: np.ndarray, candidates: np.ndarray, folder: Path, run_name: str) -> list[Path]:
-        """TREC run and qrels files, for trec_eval, ranx or pyserini."""
+    def candidate_ids(self) -> list[str]:
+        """An id per candidate row, for TREC files."""
+        ...
+
+    def notes(self) -> dict:
+        """What the data left out of the evaluation, and why (kept with the results)."""
         ...
 
     def guard_texts(self) -> GuardTexts:
         """Texts the zero-shot guard compares training data with."""
         ...
+
+    def evaluate(self, queries: np.ndarray, candidates: np.ndarray) -> Evaluation: ...
+
+    def write_trec(self, queries: np.ndarray, candidates: np.ndarray, folder: Path, run_name: str) -> list[Path]: ...
+
+
+class Evaluable:
+    """The evaluation every dataset shares, from its ``groups`` and its format's metadata."""
+
+    def evaluate(self: RetrievalData, queries: np.ndarray, candidates: np.ndarray) -> Evaluation:
+        """Per-query metrics of every group, with the metrics its format declares per setting."""
+        from hybridcore.eval.scoring import evaluate  # torch, only when scoring
+
+        return evaluate(self.name, self.groups(), queries, candidates, self.metadata.metrics_of(), self.notes())
+
+    def write_trec(
+        self: RetrievalData, queries: np.ndarray, candidates: np.ndarray, folder: Path, run_name: str
+    ) -> list[Path]:
+        """TREC run and qrels files per setting, for trec_eval, ranx or pyserini."""
+        from hybridcore.eval.trec import write_trec
+
+        return write_trec(
+            self.groups(), queries, candidates, self.candidate_ids(), folder, run_name, self.metadata.trec_depth
+        )
+
+    def notes(self) -> dict:
+        return {}
 
 
 # One fixed draw: every model and seed of an experiment is evaluated on the same sample,
@@ -80,10 +128,13 @@ class LoadOptions:
 
 @dataclass(frozen=True)
 class DatasetFormat:
-    """A format on disk: ``detect`` tells whether a folder holds it, ``load`` reads it (and
-    raises a ``DataError`` naming the file and record on bad input)."""
+    """A format on disk: its metadata, ``detect`` (whether a folder holds it) and ``load``
+    (which raises a ``DataError`` naming the file and record on bad input)."""
 
-    name: str
+    metadata: FormatMetadata
     detect: Callable[[Path], bool]
     load: Callable[[Path, LoadOptions], RetrievalData]
 
+    @property
+    def name(self) -> str:
+        return self.metadata.name

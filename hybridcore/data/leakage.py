@@ -45,8 +45,12 @@ class LeakageError(RuntimeError):
 
     def __init__(self, reports: Sequence[OverlapReport]) -> None:
         self.reports = list(reports)
-        lines = [f"training data overlaps {r.eval_set}: {r.query_overlap} queries, {r.passage_overlap} positives"
-                 f" (e.g. {list(r.query_examples[:2]) + list(r.passage_examples[:2])})" for r in reports if not r.clean]
+        lines = [
+            f"training data overlaps {r.eval_set}: {r.query_overlap} queries, {r.passage_overlap} positives"
+            f" (e.g. {list(r.query_examples[:2]) + list(r.passage_examples[:2])})"
+            for r in reports
+            if not r.clean
+        ]
         super().__init__("; ".join(lines) + ". Remove them, or override explicitly (--allow-overlap).")
 
 
@@ -58,12 +62,20 @@ def overlap(examples: Sequence[TrainingExample], eval_set: RetrievalData, n_exam
     sentences = {normalise(t) for t in texts.passages} - {""}
     q_hits = [e.query for e in examples if normalise(e.query) in questions]
     p_hits = [e.positive for e in examples if normalise(e.positive) in sentences]
-    return OverlapReport(eval_set.name, len(q_hits), len(p_hits), tuple(dict.fromkeys(q_hits))[:n_examples],
-                         tuple(dict.fromkeys(p_hits))[:n_examples])
+    return OverlapReport(
+        eval_set.name,
+        len(q_hits),
+        len(p_hits),
+        tuple(dict.fromkeys(q_hits))[:n_examples],
+        tuple(dict.fromkeys(p_hits))[:n_examples],
+    )
 
 
-def check_zero_shot(examples: Sequence[TrainingExample], eval_sets: Mapping[str, RetrievalData] | Sequence[RetrievalData],
-                    allow_overlap: bool = False) -> list[OverlapReport]:
+def check_zero_shot(
+    examples: Sequence[TrainingExample],
+    eval_sets: Mapping[str, RetrievalData] | Sequence[RetrievalData],
+    allow_overlap: bool = False,
+) -> list[OverlapReport]:
     """Reports for every evaluation set; raises LeakageError on any overlap unless allowed."""
     sets = eval_sets.values() if isinstance(eval_sets, Mapping) else eval_sets
     reports = [overlap(examples, s) for s in sets]

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from hybridcore.data.formats.lareqa import RetrievalSet, load_lareqa
 from hybridcore.data.jsonl import read_jsonl
-from hybridcore.data.languages import language_tag
-from hybridcore.data.lareqa import RetrievalSet, load_lareqa
 from hybridcore.errors import DataError
 from hybridcore.files import atomic_file
+from hybridcore.languages import language_tag
 
 JSONL_FIELDS = ("parallel_id", "lang", "query", "positive")
 
@@ -37,15 +37,18 @@ class TrainingExample:
     context: str | None = None
 
 
-def examples_from_lareqa(data: RetrievalSet, with_context: bool = False) -> list[TrainingExample]:
+def examples_from_lareqa(data: RetrievalSet, candidate_context: bool = False) -> list[TrainingExample]:
     """Each question with its answer sentence in the same language."""
     by_id = {c.id: c for c in data.candidates}
     examples = []
     for q in data.questions:
         answer = next((by_id[r] for r in q.relevant if r in by_id and by_id[r].lang == q.lang), None)
         if answer is not None:
-            examples.append(TrainingExample(q.id, q.lang, q.text, answer.sentence, (),
-                                            answer.context if with_context else None))
+            examples.append(
+                TrainingExample(
+                    q.id, q.lang, q.text, answer.sentence, (), answer.context if candidate_context else None
+                )
+            )
     return examples
 
 
@@ -61,7 +64,14 @@ def _example_from_row(row: object, path: str | Path, record: str) -> TrainingExa
     context = row.get("context")
     if context is not None and not isinstance(context, str):
         raise DataError(path, record, "'context' must be a string")
-    return TrainingExample(row["parallel_id"], language_tag(row["lang"], path, record), row["query"], row["positive"], tuple(negatives), context)
+    return TrainingExample(
+        row["parallel_id"],
+        language_tag(row["lang"], path, record),
+        row["query"],
+        row["positive"],
+        tuple(negatives),
+        context,
+    )
 
 
 def load_jsonl(path: str | Path) -> list[TrainingExample]:
@@ -87,19 +97,22 @@ def check_unique(examples: Sequence[TrainingExample], source: str | Path) -> Non
     for i, e in enumerate(examples):
         key = (e.parallel_id, e.lang)
         if key in seen:
-            raise DataError(source, f"example {i} (parallel_id {e.parallel_id}, lang {e.lang})",
-                            "a second example for the same parallel_id and language")
+            raise DataError(
+                source,
+                f"example {i} (parallel_id {e.parallel_id}, lang {e.lang})",
+                "a second example for the same parallel_id and language",
+            )
         seen.add(key)
 
 
-def load_training_examples(source: str | Path, with_context: bool = False) -> list[TrainingExample]:
+def load_training_examples(source: str | Path, candidate_context: bool = False) -> list[TrainingExample]:
     """A ``.jsonl`` file, ``hf:<dataset name>``, or a LAReQA set (name or folder)."""
     text = str(source)
     if text.startswith("hf:"):
         return load_hf_dataset(text[3:])
     if text.endswith(".jsonl"):
         return load_jsonl(text)
-    return examples_from_lareqa(load_lareqa(text), with_context)
+    return examples_from_lareqa(load_lareqa(text), candidate_context)
 
 
 def write_jsonl(examples: Iterable[TrainingExample], path: str | Path) -> Path:
@@ -140,7 +153,9 @@ def answer_sets(examples: Sequence[TrainingExample]) -> dict[str, str]:
     return {g: root(g) for g in parent}
 
 
-def split_by_group(examples: Sequence[TrainingExample], validation_fraction: float, seed: int) -> tuple[list[TrainingExample], list[TrainingExample]]:
+def split_by_group(
+    examples: Sequence[TrainingExample], validation_fraction: float, seed: int
+) -> tuple[list[TrainingExample], list[TrainingExample]]:
     """Hold out whole answer sets (``answer_sets``) for validation, so neither a translation
     of a validation query nor its answer is trained on."""
     answer_set = answer_sets(examples)

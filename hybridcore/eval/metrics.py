@@ -17,14 +17,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-LAREQA_METRICS = ("map", "recall@1", "recall@10", "ndcg@10", "mrr@10")
-BEIR_METRICS = ("ndcg@10", "recall@100", "mrr@10", "map")
-AFRIQA_METRICS = ("ndcg@10", "recall@1", "recall@10", "recall@100", "mrr@10", "map")
-BITEXT_METRICS = ("precision@1", "mrr@10", "ndcg@10")
-POOLED_METRICS = ("map",)
 
-
-def pad_relevant(relevant: Sequence[Sequence[int]], gains: Sequence[Sequence[float]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def pad_relevant(
+    relevant: Sequence[Sequence[int]], gains: Sequence[Sequence[float]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Pack ragged per-query relevant indices (and grades, default 1) into padded arrays:
     indices padded with -1, gains with 0."""
     width = max((len(r) for r in relevant), default=0) or 1

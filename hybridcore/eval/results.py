@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hybridcore.analysis.figures import FIGURE_COLUMNS, macro
+from hybridcore.eval.aggregate import FIGURE_COLUMNS, macro
 from hybridcore.files import atomic_folder
 
 _KEY = ["setting", "query_lang", "candidate_lang"]
@@ -45,9 +45,19 @@ class Evaluation:
 
     def figures(self) -> pd.DataFrame:
         """One row per (group, metric): the group's mean (None where no query has a value)."""
-        rows = [(self.dataset, g.setting, g.query_lang, g.candidate_lang, metric,
-                 None if math.isnan(mean := g.mean(metric)) else mean, len(g.query_ids))
-                for g in self.groups for metric in g.per_query]
+        rows = [
+            (
+                self.dataset,
+                g.setting,
+                g.query_lang,
+                g.candidate_lang,
+                metric,
+                None if math.isnan(mean := g.mean(metric)) else mean,
+                len(g.query_ids),
+            )
+            for g in self.groups
+            for metric in g.per_query
+        ]
         return pd.DataFrame(rows, columns=FIGURE_COLUMNS).astype({"value": "float64"})
 
     def summary(self) -> dict[str, dict[str, float]]:
@@ -63,7 +73,9 @@ class Evaluation:
 
     def per_query_columns(self) -> dict[str, np.ndarray]:
         """One row per (group, query, metric), as arrays (hundreds of thousands of rows)."""
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("setting", "query_lang", "candidate_lang", "query_id", "metric", "value")}
+        parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("setting", "query_lang", "candidate_lang", "query_id", "metric", "value")
+        }
         for g in self.groups:
             n = len(g.query_ids)
             for metric, values in g.per_query.items():
@@ -84,8 +96,13 @@ class Evaluation:
             "notes": self.notes,
             "summary": self.summary(),
             "groups": [
-                {"setting": g.setting, "query_lang": g.query_lang, "candidate_lang": g.candidate_lang,
-                 "n_queries": len(g.query_ids), "metrics": {m: g.mean(m) for m in g.per_query}}
+                {
+                    "setting": g.setting,
+                    "query_lang": g.query_lang,
+                    "candidate_lang": g.candidate_lang,
+                    "n_queries": len(g.query_ids),
+                    "metrics": {m: g.mean(m) for m in g.per_query},
+                }
                 for g in self.groups
             ],
         }

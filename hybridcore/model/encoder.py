@@ -16,12 +16,12 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModel, AutoTokenizer
 
+from hybridcore.config.spec import EncoderSettings, Pooling
 from hybridcore.model.cache import EmbeddingCache, texts_key, weights_fingerprint
 from hybridcore.model.precision import resolve_dtype
 from hybridcore.model.resolve import resolve_model
 from hybridcore.model.st_export import recorded_settings
 from hybridcore.progress import progress_bar
-from hybridcore.run.spec import EncoderSettings, Pooling
 
 
 @dataclass
@@ -106,8 +106,12 @@ class Encoder:
     def _encode_texts(self, texts: list[str], contexts: Sequence[str] | None, progress: bool) -> np.ndarray:
         key = None
         if self.cache is not None:
-            parts = {"weights": self.fingerprint, "pooling": self.settings.pooling,
-                     "max_length": self.settings.max_length, "dtype": str(self.dtype)}
+            parts = {
+                "weights": self.fingerprint,
+                "pooling": self.settings.pooling,
+                "max_length": self.settings.max_length,
+                "dtype": str(self.dtype),
+            }
             key = texts_key(parts, texts, contexts)
             cached = self.cache.get(key)
             if cached is not None:

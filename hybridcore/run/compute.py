@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hybridcore.run.paths import home_dir
+from hybridcore.config.paths import home_dir
 
 POLL_SECONDS = 2.0
 

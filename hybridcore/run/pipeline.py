@@ -16,25 +16,25 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hybridcore.config.paths import embeddings_dir, home_dir
+from hybridcore.config.provenance import code_version, environment
+from hybridcore.config.spec import Arm, EncoderSettings, RunSpec
 from hybridcore.data.dataset import LoadOptions
+from hybridcore.data.formats.registry import dataset_identity, format_name, load_dataset
 from hybridcore.data.leakage import check_zero_shot
 from hybridcore.data.pairs import TrainingExample, load_jsonl, load_training_examples, write_jsonl
-from hybridcore.data.registry import dataset_identity, format_name, load_dataset
 from hybridcore.eval.results import read_summary, save_evaluation
 from hybridcore.files import content_hash, file_hash
 from hybridcore.model.cache import EmbeddingCache
 from hybridcore.model.encoder import Encoder
-from hybridcore.model.resolve import resolve_model
-from hybridcore.model.st_export import recorded_settings
 from hybridcore.model.pretraining import pretraining_languages
-from hybridcore.run.paths import embeddings_dir, home_dir
-from hybridcore.run.provenance import code_version, environment
-from hybridcore.run.spec import Arm, EncoderSettings, RunSpec
+from hybridcore.model.resolve import hub_model_revision, resolve_model
+from hybridcore.model.st_export import recorded_settings
 from hybridcore.train.trainer import train
 
 
 def model_identity(model: str) -> str:
-    """Content of a local model's weights, or the hub name (whose revision the hub pins)."""
+    """Content of the model's weights (a hub name's: those of the commit it resolves to)."""
     path = Path(resolve_model(model))
     weights = sorted(path.glob("*.safetensors")) if path.is_dir() else []
     return content_hash([file_hash(w) for w in weights]) if weights else str(model)
@@ -59,9 +59,9 @@ def examples_fingerprint(examples: list[TrainingExample]) -> str:
     return content_hash([asdict(e) for e in examples])
 
 
-def prepare_training_data(source: str, with_context: bool = False) -> PreparedData:
+def prepare_training_data(source: str, candidate_context: bool = False) -> PreparedData:
     """Training examples as a JSONL file named by their content."""
-    examples = load_training_examples(source, with_context)
+    examples = load_training_examples(source, candidate_context)
     fingerprint = examples_fingerprint(examples)
     path = home_dir() / "data" / f"{fingerprint}.jsonl"
     if not path.is_file():
@@ -78,15 +78,20 @@ def zero_shot_guard(data: PreparedData, eval_sets: Sequence[str], allow_overlap:
 
 @dataclass(frozen=True)
 class TrainedModel:
+    """A trained model's folder, and what training it cost (``slot_wait_seconds``: the
+    orchestrator's wait for a compute slot, set by the task that ran it)."""
+
     path: str
     key: str
     reused: bool
     seconds: float
     examples_per_second: float
+    slot_wait_seconds: float = 0.0
 
 
-def train_model(spec: RunSpec, arm: Arm, data: PreparedData, record: dict | None = None,
-                progress: bool = False) -> TrainedModel:
+def train_model(
+    spec: RunSpec, arm: Arm, data: PreparedData, record: dict | None = None, progress: bool = False
+) -> TrainedModel:
     """Fine-tune ``spec.model`` with one arm (strategy, seed, alpha) into
     ``models/trained/<hash of base model, data, training config, encoder settings>``; reuse it
     if done; resume from its checkpoint if a killed run left one."""
@@ -99,8 +104,16 @@ def train_model(spec: RunSpec, arm: Arm, data: PreparedData, record: dict | None
         return TrainedModel(str(out), key, True, 0.0, done["examples_per_second"])
     started = time.perf_counter()
     record = {"spec": spec.to_dict(), "train_languages": data.languages, **(record or {})}
-    result = train(spec.model, load_jsonl(data.path), config, out, encoder, progress=progress,
-                   trust_remote_code=spec.trust_remote_code, record=record)
+    result = train(
+        spec.model,
+        load_jsonl(data.path),
+        config,
+        out,
+        encoder,
+        progress=progress,
+        trust_remote_code=spec.trust_remote_code,
+        record=record,
+    )
     return TrainedModel(str(out), key, False, time.perf_counter() - started, result.examples_per_second)
 
 
@@ -113,15 +126,27 @@ class EvaluationFiles:
     key: str
     seconds: float
     tokens_encoded: int
+    slot_wait_seconds: float = 0.0
 
 
-def evaluate_model(model: str, dataset: str, settings: EncoderSettings | None = None, candidate_context: bool = True,
-                   options: LoadOptions | None = None, trec_dir: str | None = None, use_cache: bool = True,
-                   trust_remote_code: bool = False, progress: bool = False) -> EvaluationFiles:
+def evaluate_model(
+    model: str,
+    dataset: str,
+    settings: EncoderSettings | None = None,
+    candidate_context: bool = True,
+    options: LoadOptions | None = None,
+    trec_dir: str | None = None,
+    use_cache: bool = True,
+    trust_remote_code: bool = False,
+    progress: bool = False,
+    spec: RunSpec | None = None,
+) -> EvaluationFiles:
     """Encode (through the embedding cache) and evaluate one dataset; the result folder is
     ``evaluations/<hash of model, data, settings>``, reused when it exists unless
     ``use_cache`` is off (which also bypasses the embedding cache). With ``trec_dir`` the TREC
-    run and qrels files are written too."""
+    run and qrels files are written too. ``spec``, the run specification that asked for it,
+    is written into ``summary.json`` (not part of the key: a folder reused by a later run
+    keeps the spec that computed it)."""
     settings = encoder_settings_for(model, settings or EncoderSettings())
     options = options or LoadOptions()
     key = content_hash(model_identity(model), dataset_identity(dataset, options), settings.as_dict(), candidate_context)
@@ -132,8 +157,12 @@ def evaluate_model(model: str, dataset: str, settings: EncoderSettings | None = 
     clock = started = time.perf_counter()
     data = load_dataset(dataset, options)
     timings["load"], clock = time.perf_counter() - clock, time.perf_counter()
-    encoder = Encoder(model, settings, trust_remote_code=trust_remote_code,
-                      cache=EmbeddingCache(embeddings_dir()) if use_cache else None)
+    encoder = Encoder(
+        model,
+        settings,
+        trust_remote_code=trust_remote_code,
+        cache=EmbeddingCache(embeddings_dir()) if use_cache else None,
+    )
     timings["load_model"], clock = time.perf_counter() - clock, time.perf_counter()
     queries, candidates = data.encode(encoder, candidate_context, progress)
     timings["encode"], clock = time.perf_counter() - clock, time.perf_counter()
@@ -143,13 +172,27 @@ def evaluate_model(model: str, dataset: str, settings: EncoderSettings | None = 
         data.write_trec(queries, candidates, Path(trec_dir), f"{Path(model).name}-{data.name}")
     seconds = time.perf_counter() - started
     trained = training_record(encoder.path) or {}
-    record = {"model": model, "model_path": encoder.path, "format": format_name(dataset),
-              "reference": str(dataset), "fine_tuning_languages": trained.get("train_languages", []),
-              "pretraining_languages": pretraining_languages(model),
-              "candidate_context": candidate_context, "encoder": settings.as_dict(), "dtype": str(encoder.dtype),
-              "device": str(encoder.device), "code_version": code_version(), "environment": environment(),
-              "created": datetime.now(UTC).isoformat(), "seconds": seconds, "timings_s": timings,
-              "tokens_encoded": encoder.stats.tokens, "tokens_per_second": encoder.stats.tokens_per_second}
+    record = {
+        "model": model,
+        "model_path": encoder.path,
+        "model_revision": hub_model_revision(model),
+        "format": format_name(dataset),
+        "reference": str(dataset),
+        "fine_tuning_languages": trained.get("train_languages", []),
+        "pretraining_languages": pretraining_languages(model),
+        "candidate_context": candidate_context,
+        "encoder": settings.as_dict(),
+        "dtype": str(encoder.dtype),
+        "device": str(encoder.device),
+        "code_version": code_version(),
+        "environment": environment(),
+        "created": datetime.now(UTC).isoformat(),
+        "seconds": seconds,
+        "timings_s": timings,
+        "tokens_encoded": encoder.stats.tokens,
+        "tokens_per_second": encoder.stats.tokens_per_second,
+        "spec": spec.to_dict() if spec is not None else None,
+    }
     save_evaluation(evaluation, out, record)
     return EvaluationFiles(str(out), evaluation.dataset, key, seconds, encoder.stats.tokens)
 

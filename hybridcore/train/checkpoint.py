@@ -20,8 +20,12 @@ STATE_FILE = "trainer_state.json"
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
     state = optimizer.state_dict()
-    tensors = {f"{pid}.{name}": value.detach().clone().contiguous() for pid, slots in state["state"].items()
-               for name, value in slots.items() if torch.is_tensor(value)}
+    tensors = {
+        f"{pid}.{name}": value.detach().clone().contiguous()
+        for pid, slots in state["state"].items()
+        for name, value in slots.items()
+        if torch.is_tensor(value)
+    }
     return tensors, {"param_groups": state["param_groups"]}
 
 

@@ -79,8 +79,11 @@ class MonoStrategy:
     name = "mono"
 
     def draw(self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int) -> Batch | None:
-        fillable = [lang for lang in index.languages
-                    if len({index.answer_set[g] for g in unused if lang in index.groups[g]}) >= batch_size]
+        fillable = [
+            lang
+            for lang in index.languages
+            if len({index.answer_set[g] for g in unused if lang in index.groups[g]}) >= batch_size
+        ]
         if not fillable:
             return None
         lang = fillable[rng.integers(len(fillable))]
@@ -148,7 +151,9 @@ class ParallelBatchSampler:
         self.epoch = 0
         self.position = 0  # batches already served from the current epoch
         if not self.epoch_plan(0):
-            raise ValueError(f"{len(self.index.groups)} parallel groups cannot fill one {strategy.name} batch of {batch_size}")
+            raise ValueError(
+                f"{len(self.index.groups)} parallel groups cannot fill one {strategy.name} batch of {batch_size}"
+            )
 
     def epoch_plan(self, epoch: int) -> list[Batch]:
         """All batches of ``epoch``, a function of (seed, epoch) only."""

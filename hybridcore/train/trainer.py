@@ -20,6 +20,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer
 
+from hybridcore.config.provenance import code_version
+from hybridcore.config.spec import EncoderSettings, TrainConfig
 from hybridcore.data.pairs import TrainingExample, split_by_group
 from hybridcore.files import atomic_folder, write_text_atomic
 from hybridcore.model.encoder import load_model, pool
@@ -27,8 +29,6 @@ from hybridcore.model.precision import resolve_dtype
 from hybridcore.model.resolve import resolve_model
 from hybridcore.model.st_export import recorded_settings, save_sentence_transformer
 from hybridcore.progress import progress_bar
-from hybridcore.run.provenance import code_version
-from hybridcore.run.spec import EncoderSettings, TrainConfig
 from hybridcore.train.checkpoint import load_checkpoint, save_checkpoint
 from hybridcore.train.losses import info_nce
 from hybridcore.train.samplers import Batch, ParallelBatchSampler, make_strategy
@@ -48,13 +48,17 @@ class TrainResult:
 class _Tokenised:
     """Token ids of every query, positive and hard negative, computed once."""
 
-    def __init__(self, tokenizer, examples: Sequence[TrainingExample], config: TrainConfig, encoder: EncoderSettings) -> None:
+    def __init__(
+        self, tokenizer, examples: Sequence[TrainingExample], config: TrainConfig, encoder: EncoderSettings
+    ) -> None:
         q_texts = [encoder.query_prefix + e.query for e in examples]
         self.queries = tokenizer(q_texts, truncation=True, max_length=config.query_max_length)["input_ids"]
         p_texts = [encoder.passage_prefix + e.positive for e in examples]
         contexts = [e.context for e in examples]
         if any(c is not None for c in contexts):
-            pairs = tokenizer(p_texts, [c or "" for c in contexts], truncation="longest_first", max_length=config.passage_max_length)
+            pairs = tokenizer(
+                p_texts, [c or "" for c in contexts], truncation="longest_first", max_length=config.passage_max_length
+            )
             self.passages = pairs["input_ids"]
             self.passage_types = pairs.get("token_type_ids")
         else:
@@ -71,9 +75,17 @@ class _Tokenised:
 class Trainer:
     """One training run: ``Trainer(...).train()``."""
 
-    def __init__(self, model: str | Path, examples: Sequence[TrainingExample], config: TrainConfig, out_dir: str | Path,
-                 encoder: EncoderSettings | None = None, trust_remote_code: bool = False,
-                 on_step: Callable[[int], None] | None = None, record: dict | None = None) -> None:
+    def __init__(
+        self,
+        model: str | Path,
+        examples: Sequence[TrainingExample],
+        config: TrainConfig,
+        out_dir: str | Path,
+        encoder: EncoderSettings | None = None,
+        trust_remote_code: bool = False,
+        on_step: Callable[[int], None] | None = None,
+        record: dict | None = None,
+    ) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
         # Checkpoints live beside the model folder, which is written whole at the end.
@@ -163,7 +175,15 @@ class Trainer:
     def train(self, progress: bool = True) -> TrainResult:
         cfg = self.config
         ckpt_dir, best_dir = self.work_dir / "checkpoint", self.work_dir / "best"
-        state = {"step": 0, "best": None, "bad_validations": 0, "history": [], "seconds": 0.0, "examples": 0, "stopped_early": False}
+        state = {
+            "step": 0,
+            "best": None,
+            "bad_validations": 0,
+            "history": [],
+            "seconds": 0.0,
+            "examples": 0,
+            "stopped_early": False,
+        }
         if (ckpt_dir / "trainer_state.json").is_file():
             record = load_checkpoint(ckpt_dir, self.model, self.optimizer)
             self.sampler.load_state_dict(record.pop("sampler"))
@@ -179,7 +199,12 @@ class Trainer:
             state["step"] += 1
             state["seconds"] += time.perf_counter() - started
             state["examples"] += len(batch.pairs)
-            entry = {"step": state["step"], "loss": loss, "lr": self.learning_rate(state["step"] - 1), "kind": batch.kind}
+            entry = {
+                "step": state["step"],
+                "loss": loss,
+                "lr": self.learning_rate(state["step"] - 1),
+                "kind": batch.kind,
+            }
 
             if state["step"] % cfg.validate_every == 0 or state["step"] == cfg.steps:
                 val = self.validation_loss()
@@ -214,11 +239,17 @@ class Trainer:
             train_seconds=state["seconds"],
             history=state["history"],
         )
-        record = {"base_model": self.base_model, "config": asdict(self.config), "encoder": self.encoder.as_dict(),
-                  "n_train_examples": len(self.train_examples),
-                  "n_validation_examples": len(self.val_examples), "code_version": self.code_version,
-                  "resumed_from_step": state.get("resumed_from_step"), **self.extra_record,
-                  **{k: v for k, v in asdict(result).items() if k != "model_dir"}}
+        record = {
+            "base_model": self.base_model,
+            "config": asdict(self.config),
+            "encoder": self.encoder.as_dict(),
+            "n_train_examples": len(self.train_examples),
+            "n_validation_examples": len(self.val_examples),
+            "code_version": self.code_version,
+            "resumed_from_step": state.get("resumed_from_step"),
+            **self.extra_record,
+            **{k: v for k, v in asdict(result).items() if k != "model_dir"},
+        }
         write_text_atomic(final / "training.json", json.dumps(record, indent=1, default=str))
         shutil.rmtree(self.work_dir, ignore_errors=True)
         return result
@@ -241,9 +272,16 @@ def _validation_plan(examples: Sequence[TrainingExample], strategy, config: Trai
     return []
 
 
-def train(model: str | Path, examples: Sequence[TrainingExample], config: TrainConfig, out_dir: str | Path,
-          encoder: EncoderSettings | None = None, progress: bool = True, trust_remote_code: bool = False,
-          record: dict | None = None) -> TrainResult:
+def train(
+    model: str | Path,
+    examples: Sequence[TrainingExample],
+    config: TrainConfig,
+    out_dir: str | Path,
+    encoder: EncoderSettings | None = None,
+    progress: bool = True,
+    trust_remote_code: bool = False,
+    record: dict | None = None,
+) -> TrainResult:
     """Fine-tune ``model`` on ``examples`` into the folder ``out_dir``; resumes from the
     checkpoint in ``<out_dir>.work`` if a killed run left one."""
     return Trainer(model, examples, config, out_dir, encoder, trust_remote_code, record=record).train(progress)

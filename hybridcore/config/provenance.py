@@ -7,7 +7,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-from hybridcore.run.paths import REPO_ROOT
+from hybridcore.config.paths import REPO_ROOT
 
 
 def _git(*args: str) -> str:
@@ -32,8 +32,10 @@ def cpu() -> dict[str, str]:
         info = Path("/proc/cpuinfo").read_text()
     except OSError:
         return {"model": platform.processor() or platform.machine(), "matrix_isa": "unknown"}
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
-                 platform.machine())
+    model = next(
+        (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+        platform.machine(),
+    )
     flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
     isa = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "none"
     return {"model": model, "matrix_isa": isa}

@@ -19,22 +19,44 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hybridcore.data.dataset import DatasetFormat, GuardTexts, LoadOptions
+from hybridcore.data.dataset import DatasetFormat, Evaluable, GuardTexts, LoadOptions, TextEncoder
+from hybridcore.data.formats.metadata import Figure, FormatMetadata, Gap, Setting
 from hybridcore.data.jsonl import read_jsonl
-from hybridcore.data.languages import language_tag, select_languages
 from hybridcore.errors import DataError
-
-if TYPE_CHECKING:
-    from hybridcore.eval.results import Evaluation
-    from hybridcore.model.encoder import Encoder
+from hybridcore.eval.groups import Group
+from hybridcore.languages import language_tag, select_languages
 
 FILE_PATTERN = re.compile(r"gold_span_passages\.afriqa\.(?P<lang>[a-z]+)\.(?P<pivot>[a-z]+)\.(?P<split>[a-z]+)\.json")
 REQUIRED = ("id", "question_lang", "question_translated", "context")
 DEFAULT_SPLIT = "test"
+_METRICS = ("ndcg@10", "recall@1", "recall@10", "recall@100", "mrr@10", "map")
+METADATA = FormatMetadata(
+    name="afriqa",
+    description="AfriQA (arXiv 2305.06897) gold passages: questions asked in African languages, and their human "
+    "translations, against one pool of pivot-language passages",
+    settings=(
+        Setting("native", "X→pivot", _METRICS, "the questions as asked in language X against the pool"),
+        Setting(
+            "translated",
+            "pivot→pivot",
+            _METRICS,
+            "the same questions' human translations into the pivot (English; French for Fon) against the pool",
+        ),
+    ),
+    headlines=(
+        Figure("native", "ndcg@10"),
+        Figure("translated", "ndcg@10"),
+        Figure("native", "map"),
+        Figure("translated", "map"),
+    ),
+    language_figures=(Figure("native", "ndcg@10"), Figure("translated", "ndcg@10")),
+    gaps=(
+        Gap("gap", "translated", "native", "pivot→pivot minus X→pivot on the same question: what asking in X costs"),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +73,10 @@ class AfriqaQuestion:
 
 
 @dataclass(frozen=True)
-class AfriqaSet:
+class AfriqaSet(Evaluable):
     """The chosen questions of one split against the pool of all passages."""
+
+    metadata = METADATA
 
     name: str
     split: str
@@ -70,8 +94,7 @@ class AfriqaSet:
 
     def notes(self) -> dict:
         """What was left out of the evaluation, and why."""
-        return {"split": self.split, "pool_passages": len(self.passages),
-                "questions_left_out": dict(self.left_out)}
+        return {"split": self.split, "pool_passages": len(self.passages), "questions_left_out": dict(self.left_out)}
 
     def sample(self, per_language: int, seed: int = 0) -> AfriqaSet:
         """``per_language`` questions of each language, drawn at random, against a pool of
@@ -84,30 +107,48 @@ class AfriqaSet:
             chosen += [q for i, q in enumerate(mine) if i in picked]
         old_rows = sorted({q.passage for q in chosen})
         new_row = {old: new for new, old in enumerate(old_rows)}
-        return AfriqaSet(self.name, self.split, tuple(replace(q, passage=new_row[q.passage]) for q in chosen),
-                         tuple(self.passages[i] for i in old_rows), self.left_out)
+        return AfriqaSet(
+            self.name,
+            self.split,
+            tuple(replace(q, passage=new_row[q.passage]) for q in chosen),
+            tuple(self.passages[i] for i in old_rows),
+            self.left_out,
+        )
 
-    # --- RetrievalData (evaluation code imported when used: loading needs no torch) -----
+    # --- RetrievalData ------------------------------------------------------------------
 
-    def encode(self, encoder: Encoder, candidate_context: bool = True, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def encode(
+        self, encoder: TextEncoder, candidate_context: bool = True, progress: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Query rows: every question as asked, then every translation; candidate rows: the pool."""
         texts = [q.text for q in self.questions] + [q.translation for q in self.questions]
-        return encoder.encode_queries(texts, progress=progress), encoder.encode_passages(list(self.passages), progress=progress)
+        return encoder.encode_queries(texts, progress=progress), encoder.encode_passages(
+            list(self.passages), progress=progress
+        )
 
-    def evaluate(self, queries: np.ndarray, candidates: np.ndarray) -> Evaluation:
-        from hybridcore.eval.afriqa import evaluate_afriqa
+    def groups(self) -> list[Group]:
+        """Per question language X, ``native`` and ``translated`` over the whole pool. Both
+        carry ``query_lang`` X and ``candidate_lang`` the pivot, and the same query ids in
+        the same order, so ``translated - native`` per question is what X costs."""
+        pool = np.arange(len(self.passages))
+        lang = np.array([q.lang for q in self.questions])
+        groups = []
+        for x in self.question_languages:
+            rows = np.flatnonzero(lang == x)
+            relevant = [[self.questions[r].passage] for r in rows]
+            ids = tuple(self.questions[r].id for r in rows)
+            pivot = self.questions[rows[0]].pivot
+            groups.append(Group("native", x, pivot, rows, ids, pool, relevant))
+            groups.append(Group("translated", x, pivot, rows + len(self.questions), ids, pool, relevant))
+        return groups
 
-        return evaluate_afriqa(self, queries, candidates)
-
-    def write_trec(self, queries: np.ndarray, candidates: np.ndarray, folder: Path, run_name: str) -> list[Path]:
-        from hybridcore.eval.afriqa import afriqa_groups
-        from hybridcore.eval.trec import write_groups_trec
-
-        return write_groups_trec(afriqa_groups(self), queries, candidates, [f"p{i}" for i in range(len(self.passages))],
-                                 folder, run_name, [q.id for q in self.questions] * 2)
+    def candidate_ids(self) -> list[str]:
+        return [f"p{i}" for i in range(len(self.passages))]
 
     def guard_texts(self) -> GuardTexts:
-        return GuardTexts(tuple(q.text for q in self.questions) + tuple(q.translation for q in self.questions), self.passages)
+        return GuardTexts(
+            tuple(q.text for q in self.questions) + tuple(q.translation for q in self.questions), self.passages
+        )
 
 
 @dataclass(frozen=True)
@@ -138,7 +179,10 @@ def _read_file(path: Path, lang: str, pivot: str, split: str) -> list[_Row]:
         if qid in seen:
             raise DataError(path, f"{record} (id {qid})", "duplicate question id in this file")
         seen.add(qid)
-        texts = [_text_or_none(path, f"{record} (id {qid})", row, key) for key in ("question_lang", "question_translated", "context")]
+        texts = [
+            _text_or_none(path, f"{record} (id {qid})", row, key)
+            for key in ("question_lang", "question_translated", "context")
+        ]
         rows.append(_Row(lang, pivot, split, qid, *texts))
     if not rows:
         raise DataError(path, "file", "no questions")
@@ -185,7 +229,12 @@ def load_afriqa(folder: str | Path, options: LoadOptions | None = None) -> Afriq
     split = options.split or DEFAULT_SPLIT
     files = _files(folder)
     chosen = select_languages(folder, files, options.languages) if options.languages else list(files)
-    rows = [row for lang in files for path, pivot, file_split in files[lang] for row in _read_file(path, lang, pivot, file_split)]
+    rows = [
+        row
+        for lang in files
+        for path, pivot, file_split in files[lang]
+        for row in _read_file(path, lang, pivot, file_split)
+    ]
     passages = tuple(dict.fromkeys(r.passage for r in rows if r.passage is not None))
     index = {text: i for i, text in enumerate(passages)}
     wanted = [r for r in rows if r.split == split and r.lang in chosen]
@@ -193,16 +242,21 @@ def load_afriqa(folder: str | Path, options: LoadOptions | None = None) -> Afriq
     if options.languages and absent:
         raise DataError(folder, "requested languages", f"no {split!r} split for {absent}")
     # ids name the language: questions with the same file id in two languages are different questions
-    questions = tuple(AfriqaQuestion(f"{r.lang}:{r.split}:{r.id}", r.lang, r.pivot, r.text, r.translation, index[r.passage])
-                      for r in wanted if r.complete)
+    questions = tuple(
+        AfriqaQuestion(f"{r.lang}:{r.split}:{r.id}", r.lang, r.pivot, r.text, r.translation, index[r.passage])
+        for r in wanted
+        if r.complete
+    )
     if not questions:
         raise DataError(folder, f"split {split!r}", "no question with its text, translation and gold passage")
     left_out = Counter(r.lang for r in wanted if not r.complete)
-    return AfriqaSet(folder.name, split, questions, passages, {lang: left_out.get(lang, 0) for lang in chosen if lang not in absent})
+    return AfriqaSet(
+        folder.name, split, questions, passages, {lang: left_out.get(lang, 0) for lang in chosen if lang not in absent}
+    )
 
 
 def _is_afriqa(folder: Path) -> bool:
     return any(FILE_PATTERN.fullmatch(p.name) for p in folder.glob("*/*.json"))
 
 
-FORMAT = DatasetFormat("afriqa", _is_afriqa, load_afriqa)
+FORMAT = DatasetFormat(METADATA, _is_afriqa, load_afriqa)

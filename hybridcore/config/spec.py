@@ -1,8 +1,10 @@
 """The run specification: everything a run is, declared once.
 
-The command line takes its defaults from these classes, the flows take a ``RunSpec`` as a
-typed parameter, and every stored run and ``training.json`` keeps ``RunSpec.to_dict()``; a
-stored spec read back with ``RunSpec.from_dict`` runs the same experiment again. Torch-free,
+Each field carries its help text (``metadata["help"]``), from which the command line builds
+its options (``flows.options``, as Tevatron's dataclass arguments do); the flows take a
+``RunSpec`` as a typed parameter, and every stored run and ``training.json`` keeps
+``RunSpec.to_dict()``; a stored spec read back with ``RunSpec.from_dict`` runs the same
+experiment again. The defaults are the ``quick`` profile's, what ``make run`` runs. Torch-free,
 so the command line can show its defaults without loading a model.
 """
 
@@ -14,6 +16,12 @@ from typing import Any, Literal
 Pooling = Literal["mean", "cls"]
 Precision = Literal["auto", "bf16", "fp32"]
 STRATEGIES = ("mono", "cross", "hybrid")
+ALPHA_STRATEGY = "hybrid"  # the one strategy whose batches alpha mixes
+
+
+def option(default: Any, help: str, *flags: str) -> Any:
+    """A field with its command-line help (and extra flag names, e.g. ``--lr``)."""
+    return field(default=default, metadata={"help": help, "flags": flags})
 
 
 @dataclass(frozen=True)
@@ -22,12 +30,12 @@ class EncoderSettings:
     model records" (a sentence-transformers folder, as training writes), else the E5
     defaults (``DEFAULT_ENCODER``). Part of every cache key and run record."""
 
-    pooling: Pooling | None = None
-    query_prefix: str | None = None
-    passage_prefix: str | None = None
-    max_length: int | None = None
-    precision: Precision = "auto"
-    tokens_per_batch: int = 4096  # measured best of 1k-16k on 2 AMX cores
+    pooling: Pooling | None = option(None, "mean or cls (default: the model's own, else mean).")
+    query_prefix: str | None = option(None, "Prefix of queries (default: the model's own, else 'query: ').")
+    passage_prefix: str | None = option(None, "Prefix of candidates (default: the model's own, else 'passage: ').")
+    max_length: int | None = option(None, "Tokens per text at most (default: the model's own, else 512).")
+    precision: Precision = option("auto", "auto (bf16 where the CPU or GPU has a fast kernel), bf16 or fp32.")
+    tokens_per_batch: int = option(4096, "Tokens per encoding batch (measured best of 1k-16k on 2 AMX cores).")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -50,24 +58,33 @@ DEFAULT_ENCODER = EncoderSettings(pooling="mean", query_prefix="query: ", passag
 class TrainConfig:
     """Every knob of a training run. Pooling and prefixes come from the run's encoder settings."""
 
-    strategy: str = "hybrid"
-    alpha: float = 0.5
-    batch_size: int = 32
-    steps: int = 200
-    learning_rate: float = 3e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0
-    temperature: float = 0.05
-    seed: int = 42
-    precision: Precision = "auto"
-    query_max_length: int = 64
-    passage_max_length: int = 256
-    with_context: bool = False  # encode LAReQA positives with their paragraph
-    validation_fraction: float = 0.1
-    validate_every: int = 50
-    patience: int = 3
-    checkpoint_every: int = 50
+    strategy: str = option("hybrid", "mono (X-X-mono), cross (X-Y) or hybrid.")
+    alpha: float = option(0.5, "hybrid: probability of a monolingual batch (paper: 0.5, stable for 0.4-0.6).")
+    batch_size: int = option(16, "Pairs per batch (each a distinct parallel group).")
+    steps: int = option(40, "Optimizer steps (early stopping may end sooner).")
+    learning_rate: float = option(3e-5, "AdamW learning rate (paper: 3e-5).", "--lr")
+    weight_decay: float = option(0.01, "AdamW weight decay (paper: 0.01).")
+    warmup_ratio: float = option(0.1, "Share of the steps with a linear warm-up of the learning rate.")
+    max_grad_norm: float = option(1.0, "Gradient norm clipped to at most this.")
+    temperature: float = option(0.05, "InfoNCE temperature (sentence-transformers: 0.05; LAReQA: 0.01).")
+    seed: int = option(42, "Seed of the batches, the validation split and the initialisation.")
+    precision: Precision = option("auto", "auto (bf16 autocast where fast), bf16 or fp32.")
+    query_max_length: int = option(64, "Tokens per training query at most.")
+    passage_max_length: int = option(256, "Tokens per training passage at most.")
+    candidate_context: bool = option(False, "Encode positives with their paragraph (LAReQA sets).")
+    validation_fraction: float = option(0.1, "Share of training groups held out for the validation loss.")
+    validate_every: int = option(20, "Steps between validations.")
+    patience: int = option(3, "Validations without improvement before stopping.")
+    checkpoint_every: int = option(20, "Steps between checkpoints (a killed run resumes from the last).")
+
+
+# quick: minutes on 2 CPU cores: a fixed sample of each set (300 XQuAD-R question groups,
+# 100 AfriQA questions per language, 100 of SIB-200's test sentences in its 15-language
+# subset), candidates without paragraph, 40 training steps. About 490k tokens to encode per
+# model instead of 2.1M for the whole sets. standard: the same, trained at three seeds with
+# hybrid's alpha sweep, so differences can be told from one run's luck. full: the real
+# experiment, all 205 languages, for a GPU.
+QUICK_EVAL_SETS = ("xquad-r?sample=300", "afriqa?sample=100", "sib-200?languages=quick&split=test&sample=100")
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,11 @@ class Arm:
     strategy: str
     seed: int
     alpha: float | None = None
+
+    @classmethod
+    def of(cls, strategy: str, seed: int, alpha: float | None) -> Arm:
+        """The arm of a strategy: ``alpha`` kept for hybrid only, the one strategy it mixes."""
+        return cls(strategy, seed, alpha if strategy == ALPHA_STRATEGY else None)
 
     def suffix(self, several_seeds: bool, several_alphas: bool) -> str:
         """The run's name within its experiment: the strategy, then the alpha and the seed
@@ -100,20 +122,23 @@ class RunSpec:
     (``train.alpha`` if among ``alphas``, else the first); the other alphas at the first seed
     only, or at every seed with ``full_grid``."""
 
-    model: str = "e5-small"
-    train_set: str = "mlqa-r"
-    # dataset references (``name?languages=...&split=...``, see hybridcore.data.registry)
-    eval_sets: tuple[str, ...] = ("xquad-r", "afriqa", "sib-200")
-    strategies: tuple[str, ...] = STRATEGIES
-    profile: str = "quick"
-    candidate_context: bool = False
+    model: str = option("e5-small", "Base model: e5-small, a local folder, or a hub name.")
+    train_set: str = option("mlqa-r", "Training data: a LAReQA set (mlqa-r), a .jsonl file, or hf:<dataset>.")
+    eval_sets: tuple[str, ...] = option(
+        QUICK_EVAL_SETS,
+        "Evaluation sets, any format, as references "
+        "(name?languages=...&split=...&sample=N; hybridcore.data.formats.registry).",
+    )
+    strategies: tuple[str, ...] = option(STRATEGIES, "Batch strategies to train.")
+    profile: str = option("quick", "The profile the spec was built from (a name, recorded).")
+    candidate_context: bool = option(False, "Encode candidates with their paragraph (LAReQA's way).")
     train: TrainConfig = field(default_factory=TrainConfig)
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
-    allow_overlap: bool = False
-    trust_remote_code: bool = False
-    seeds: tuple[int, ...] = ()
-    alphas: tuple[float, ...] = ()
-    full_grid: bool = False
+    allow_overlap: bool = option(False, "Train even if the zero-shot guard finds overlap (recorded either way).")
+    trust_remote_code: bool = option(False, "Allow a hub model's own code to run.")
+    seeds: tuple[int, ...] = option((), "Training seeds (empty: train.seed alone).")
+    alphas: tuple[float, ...] = option((), "Hybrid's alpha sweep (empty: train.alpha alone).")
+    full_grid: bool = option(False, "Every alpha at every seed.")
 
     def __post_init__(self) -> None:
         # JSON gives lists; a spec is hashable and compares equal however it was read.
@@ -138,16 +163,16 @@ class RunSpec:
         arms = []
         for first, seed in zip([True] + [False] * (len(seeds) - 1), seeds):
             for strategy in self.strategies:
-                if strategy != "hybrid":
+                if strategy != ALPHA_STRATEGY:
                     arms.append(Arm(strategy, seed))
                     continue
                 swept = alphas if first or self.full_grid else ()
                 arms += [Arm(strategy, seed, alpha) for alpha in sorted({main, *swept})]
         return arms
 
-    def run_suffix(self, arm: Arm) -> str:
-        """The run's name within the experiment (see ``Arm.suffix``)."""
-        return arm.suffix(len(self.seeds) > 1, len(self.alphas) > 1)
+    def run_suffix(self, arm: Arm | None) -> str:
+        """The run's name within the experiment (see ``Arm.suffix``; None: the untrained reference)."""
+        return "reference" if arm is None else arm.suffix(len(self.seeds) > 1, len(self.alphas) > 1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -158,13 +183,26 @@ class RunSpec:
         _check_keys(cls, record, "run spec")
         _check_keys(TrainConfig, record.get("train", {}), "run spec 'train'")
         _check_keys(EncoderSettings, record.get("encoder", {}), "run spec 'encoder'")
-        return cls(**{**record, "train": TrainConfig(**record.get("train", {})),
-                      "encoder": EncoderSettings(**record.get("encoder", {}))})
+        return cls(
+            **{
+                **record,
+                "train": TrainConfig(**record.get("train", {})),
+                "encoder": EncoderSettings(**record.get("encoder", {})),
+            }
+        )
 
     def train_config(self, arm: Arm) -> TrainConfig:
         """The training configuration of one arm's run."""
         alpha = arm.alpha if arm.alpha is not None else self.train.alpha
         return replace(self.train, strategy=arm.strategy, seed=arm.seed, alpha=alpha)
+
+    def arm_alpha(self, arm: Arm | None) -> float | None:
+        """The alpha a run records: hybrid's, None for every other strategy and the reference."""
+        return self.train_config(arm).alpha if arm is not None and arm.strategy == ALPHA_STRATEGY else None
+
+    def arm(self, strategy: str) -> Arm:
+        """The arm of a one-model spec (``train``): its strategy at ``train.seed`` and ``train.alpha``."""
+        return Arm.of(strategy, self.train.seed, self.train.alpha)
 
 
 def _check_keys(cls: type, record: dict, what: str) -> None:
@@ -173,21 +211,17 @@ def _check_keys(cls: type, record: dict, what: str) -> None:
         raise ValueError(f"{what}: unknown fields {unknown}")
 
 
-# quick: minutes on 2 CPU cores: a fixed sample of each set (300 XQuAD-R question groups,
-# 100 AfriQA questions per language, 100 of SIB-200's test sentences in its 15-language
-# subset), candidates without paragraph, 40 training steps. About 490k tokens to encode per
-# model instead of 2.1M for the whole sets. standard: the same, trained at three seeds with
-# hybrid's alpha sweep, so differences can be told from one run's luck. full: the real
-# experiment, all 205 languages, for a GPU.
-QUICK_EVAL_SETS = ("xquad-r?sample=300", "afriqa?sample=100", "sib-200?languages=quick&split=test&sample=100")
-_QUICK = RunSpec(profile="quick", candidate_context=False, eval_sets=QUICK_EVAL_SETS,
-                 train=TrainConfig(steps=40, batch_size=16, validate_every=20, checkpoint_every=20))
+_QUICK = RunSpec()
 PROFILES: dict[str, RunSpec] = {
     "quick": _QUICK,
     # quick's sets and budget, three seeds and hybrid's alpha sweep: 11 models and the reference
     "standard": replace(_QUICK, profile="standard", seeds=(42, 43, 44), alphas=(0.3, 0.5, 0.7)),
-    "full": RunSpec(profile="full", candidate_context=True,
-                    train=TrainConfig(steps=1000, batch_size=32, validate_every=100, checkpoint_every=100)),
+    "full": RunSpec(
+        profile="full",
+        candidate_context=True,
+        eval_sets=("xquad-r", "afriqa", "sib-200"),
+        train=TrainConfig(steps=1000, batch_size=32, validate_every=100, checkpoint_every=100),
+    ),
 }
 
 
