@@ -52,7 +52,6 @@ METADATA = FormatMetadata(
         Figure("native", "map"),
         Figure("translated", "map"),
     ),
-    language_figures=(Figure("native", "ndcg@10"), Figure("translated", "ndcg@10")),
     gaps=(
         Gap("gap", "translated", "native", "pivot→pivot minus X→pivot on the same question: what asking in X costs"),
     ),
