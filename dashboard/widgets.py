@@ -86,6 +86,19 @@ def labels(runs: pd.DataFrame, names: list[str] | None = None) -> dict[int, str]
     return {i: short[n] for i, n in zip(chosen["id"].tolist(), chosen["name"].tolist())}
 
 
+PROMPTS = {"baseline": "Baseline (differences are run − baseline)", "treatment": "Compare this run with each other"}
+
+
+def runs_and_one(view: str, role: str) -> tuple[pd.DataFrame, list[str], str, pd.DataFrame]:
+    """What most views start with: the completed runs, the ones chosen in the sidebar, one of
+    them picked as the ``baseline`` or the ``treatment``, and the chosen runs' figures."""
+    runs = completed_runs()
+    chosen = pick_runs(runs, key=f"{view}-runs")
+    default = default_baseline if role == "baseline" else default_treatment
+    picked = pick_one(PROMPTS[role], chosen, default(chosen, runs), f"{view}-{role}")
+    return runs, chosen, picked, run_figures(runs, chosen)
+
+
 def run_figures(runs: pd.DataFrame, chosen: list[str]) -> pd.DataFrame:
     """The chosen runs' figures, ``run`` holding their short labels."""
     mapping = labels(runs, chosen)

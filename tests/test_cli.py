@@ -17,6 +17,11 @@ from flows.cli import app
 runner = CliRunner()
 
 
+def evaluate_de_el(model) -> tuple[str, ...]:
+    """``evaluate`` of XQuAD-R's German and Greek with ``model`` at fp32."""
+    return ("evaluate", "--model", str(model), *"--dataset xquad-r --languages de,el --precision fp32".split())
+
+
 def invoke(*args: str):
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output + repr(result.exception)
@@ -208,17 +213,7 @@ def test_training_on_the_evaluation_set_is_stopped(tiny_model, shared_data, tmp_
 
 
 def test_second_evaluation_reuses_the_result_and_no_cache_recomputes_it(tiny_model, shared_data, tmp_path):
-    args = (
-        "evaluate",
-        "--model",
-        str(tiny_model),
-        "--dataset",
-        "xquad-r",
-        "--languages",
-        "de,el",
-        "--precision",
-        "fp32",
-    )
+    args = evaluate_de_el(tiny_model)
     first = invoke(*args, "--out", str(tmp_path / "1"))
     second = invoke(*args, "--out", str(tmp_path / "2"))
     third = invoke(*args, "--no-cache", "--out", str(tmp_path / "3"))
@@ -302,15 +297,7 @@ def test_store_import_brings_result_folders_made_elsewhere_into_the_store(
     from hybridcore.analysis.figures import macro
 
     made = invoke(
-        "evaluate",
-        "--model",
-        str(tiny_model),
-        "--dataset",
-        "xquad-r",
-        "--languages",
-        "de,el",
-        "--precision",
-        "fp32",
+        *evaluate_de_el(tiny_model),
         "--no-store",
         "--out",
         str(tmp_path / "elsewhere" / "r1"),

@@ -12,12 +12,7 @@ from hybridcore.analysis.coverage import ALL_LANGUAGES
 
 def render() -> None:
     st.title("Language bias")
-    runs = widgets.completed_runs()
-    chosen = widgets.pick_runs(runs, key="bias-runs")
-    baseline = widgets.pick_one(
-        "Baseline (differences are run − baseline)", chosen, widgets.default_baseline(chosen, runs), "bias-baseline"
-    )
-    figures = widgets.run_figures(runs, chosen)
+    runs, chosen, baseline, figures = widgets.runs_and_one("bias", "baseline")
     dataset = widgets.pick_dataset(figures, "bias-dataset", ("multi",))
     if not ((figures["dataset"] == dataset) & (figures["metric"] == "rank_distance")).any():
         st.info(f"{dataset} has no multilingual (Mul) setting, so no rank distance.")

@@ -24,12 +24,7 @@ def change_colours(table: pd.DataFrame, deltas: list[str]) -> pd.DataFrame:
 
 def render() -> None:
     st.title("Compare runs")
-    runs = widgets.completed_runs()
-    chosen = widgets.pick_runs(runs, key="compare-runs")
-    baseline = widgets.pick_one(
-        "Baseline (differences are run − baseline)", chosen, widgets.default_baseline(chosen, runs), "compare-baseline"
-    )
-    figures = widgets.run_figures(runs, chosen)
+    runs, chosen, baseline, figures = widgets.runs_and_one("compare", "baseline")
     dataset = widgets.pick_dataset(figures, "compare-dataset")
     figures = figures[figures["dataset"] == dataset]
     available = list(dict.fromkeys(figures["metric"]))

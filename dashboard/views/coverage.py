@@ -13,12 +13,7 @@ from hybridcore.analysis.figures import setting_label
 
 def render() -> None:
     st.title("Languages by coverage")
-    runs = widgets.completed_runs()
-    chosen = widgets.pick_runs(runs, key="coverage-runs")
-    treatment = widgets.pick_one(
-        "Compare this run with each other", chosen, widgets.default_treatment(chosen, runs), "coverage-treatment"
-    )
-    figures = widgets.run_figures(runs, chosen)
+    runs, chosen, treatment, figures = widgets.runs_and_one("coverage", "treatment")
     dataset = widgets.pick_dataset(figures, "coverage-dataset")
     fine_tuning, pretraining = widgets.run_languages(runs, chosen)
     st.caption(

@@ -100,12 +100,7 @@ def _language_section(dataset: str, metadata: FormatMetadata, figures: pd.DataFr
 
 def render() -> None:
     st.title("Underrepresented languages")
-    runs = widgets.completed_runs()
-    chosen = widgets.pick_runs(runs, key="under-runs")
-    treatment = widgets.pick_one(
-        "Compare this run with each other", chosen, widgets.default_treatment(chosen, runs), "under-treatment"
-    )
-    figures = widgets.run_figures(runs, chosen)
+    runs, chosen, treatment, figures = widgets.runs_and_one("under", "treatment")
     fine_tuning, pretraining = widgets.run_languages(runs, chosen)
     short = widgets.short_labels(chosen)
     context = {
