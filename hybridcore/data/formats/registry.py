@@ -30,6 +30,7 @@ from hybridcore.data.formats import hub
 from hybridcore.data.formats.metadata import FormatMetadata, Setting
 from hybridcore.errors import DataError
 from hybridcore.files import content_hash, folder_hash
+from hybridcore.hubref import split_revision
 
 ENTRY_POINT_GROUP = "hybrid_eval.formats"
 _OPTION_NAMES = ("languages", "lang", "split", "sample")
@@ -52,6 +53,12 @@ def _installed() -> tuple[DatasetFormat, ...]:
 
 def formats() -> dict[str, DatasetFormat]:
     """Every known format by name: the installed ones, then those ``register`` added."""
+    return dict(_known())
+
+
+@cache
+def _known() -> dict[str, DatasetFormat]:
+    """The installed formats and the registered ones, their shared settings checked once."""
     known = {fmt.name: fmt for fmt in _installed()}
     known.update(_added)
     _check_shared_settings(known.values())
@@ -60,14 +67,24 @@ def formats() -> dict[str, DatasetFormat]:
 
 def register(fmt: DatasetFormat) -> DatasetFormat:
     """Make a format known in this process (again under the same name: replaced)."""
+    previous = _added.get(fmt.name)
     _added[fmt.name] = fmt
-    formats()
+    _known.cache_clear()
+    try:
+        _known()
+    except ValueError:  # a clash with a known format: leave the registry as it was
+        _added.pop(fmt.name)
+        if previous is not None:
+            _added[fmt.name] = previous
+        _known.cache_clear()
+        raise
     return fmt
 
 
 def unregister(name: str) -> None:
     """Forget a format ``register`` added."""
     _added.pop(name, None)
+    _known.cache_clear()
 
 
 def _check_shared_settings(known: Iterable[DatasetFormat]) -> None:
@@ -83,7 +100,7 @@ def _check_shared_settings(known: Iterable[DatasetFormat]) -> None:
 
 
 def all_metadata() -> list[FormatMetadata]:
-    return [fmt.metadata for fmt in formats().values()]
+    return [fmt.metadata for fmt in _known().values()]
 
 
 def metadata_for(settings: Iterable[str]) -> FormatMetadata | None:
@@ -173,7 +190,7 @@ def dataset_identity(reference: str | Path, options: LoadOptions | None = None) 
             return content_hash(
                 "hub", location, options.languages, options.lang, options.split, folder_hash(local), *_sampled(options)
             )
-        pinned = f"{hub.PREFIX}{name.partition('@')[0]}@{hub.hub_commit(name)}"
+        pinned = f"{hub.PREFIX}{split_revision(name)[0]}@{hub.hub_commit(name)}"
         return content_hash("hub", pinned, options.languages, options.lang, options.split, None, *_sampled(options))
     return content_hash(
         format_of(location).name,
