@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -62,13 +63,20 @@ class TatoebaPair:
     english: tuple[str, ...]
     queries: tuple[int, ...]
 
+    @cached_property
+    def _lines_of(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """Each X sentence's lines, and each English sentence's: one pass, not one per query."""
+        by_text: dict[str, list[int]] = {}
+        by_english: dict[str, list[int]] = {}
+        for line, (text, english) in enumerate(zip(self.texts, self.english)):
+            by_text.setdefault(text, []).append(line)
+            by_english.setdefault(english, []).append(line)
+        return by_text, by_english
+
     def relevant(self, line: int) -> list[int]:
         """The lines that translate ``line``: its own, and every line sharing its X or English sentence."""
-        return [
-            j
-            for j in range(len(self.texts))
-            if self.texts[j] == self.texts[line] or self.english[j] == self.english[line]
-        ]
+        by_text, by_english = self._lines_of
+        return sorted({*by_text[self.texts[line]], *by_english[self.english[line]]})
 
 
 @dataclass(frozen=True)
