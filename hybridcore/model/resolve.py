@@ -29,12 +29,13 @@ def resolve_model(name_or_path: str | Path) -> str:
 
 
 def hub_model_revision(name_or_path: str | Path) -> str | None:
-    """The commit a hub model name resolves to; None for e5-small and local folders."""
+    """The commit a hub model name resolves to; None for e5-small and local folders. Read off
+    the snapshot ``resolve_model`` loads (its folder is named by its commit), so a name is
+    resolved once per process."""
     text = str(name_or_path)
     if text == e5small.MODEL_NAME or Path(text).exists():
         return None
-    name, revision = split_revision(text)
-    return resolve_revision(name, revision, "model")
+    return Path(resolve_model(text)).name
 
 
 @cache
