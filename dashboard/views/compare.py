@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import charts, widgets
 from hybridcore.analysis.comparison import side_by_side
-from hybridcore.analysis.figures import headlines, macro, setting_label
+from hybridcore.analysis.figures import format_of, headlines, macro, setting_label
 from hybridcore.eval import catalogue
 
 
@@ -61,8 +61,6 @@ def render() -> None:
 
 
 def _descriptions(figures: pd.DataFrame) -> dict[str, str]:
-    from hybridcore.analysis.figures import format_of
-
     metadata = format_of(figures)
     present = set(figures["setting"])
     return {s.name: s.description for s in metadata.settings if s.name in present} if metadata else {}

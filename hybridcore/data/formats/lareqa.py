@@ -127,11 +127,11 @@ class RetrievalSet(Evaluable):
         groups: list[Group] = []
         for x in self.languages:
             q_rows = np.flatnonzero(q_lang == x)
+            if len(q_rows) == 0:
+                continue
             pools = [("mono" if y == x else "cross", y, np.flatnonzero(cand_lang == y)) for y in self.languages]
             pools.append(("multi", POOLED, np.arange(len(self.candidates))))
             for setting, y, pool in pools:
-                if len(q_rows) == 0:
-                    continue
                 in_pool = {int(col): i for i, col in enumerate(pool)}
                 rows, relevant = [], []
                 for r in q_rows:
