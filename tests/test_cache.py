@@ -54,8 +54,11 @@ def test_fingerprint_is_content_not_path(tiny_model, tmp_path):
     assert weights_fingerprint(a.model) == weights_fingerprint(b.model)
 
 
-def test_cached_files_load_without_pickle(cache):
+def test_cached_files_are_safetensors_that_carry_their_checksum(cache):
+    from safetensors import safe_open
+
     cache.put("ab" * 20, np.ones((2, 3), dtype=np.float32))
-    path = next(cache.root.rglob("*.npy"))
-    assert np.load(path, allow_pickle=False).shape == (2, 3)
+    path = next(cache.root.rglob("*.safetensors"))
+    with safe_open(str(path), framework="np") as handle:
+        assert handle.get_tensor("embeddings").shape == (2, 3) and len(handle.metadata()["sha256"]) == 64
     assert not list(cache.root.rglob("*.partial*"))

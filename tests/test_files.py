@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from hybridcore.files import atomic_file, atomic_folder, write_text_atomic
+from hybridcore.files import atomic_file, atomic_folder, folder_problem, write_text_atomic
 
 
 def test_a_failed_write_leaves_the_old_content_and_no_temporary(tmp_path):
@@ -26,6 +26,7 @@ def test_a_failed_write_leaves_the_old_content_and_no_temporary(tmp_path):
         raise RuntimeError("killed mid-write")
     assert (folder / "summary.json").read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "result"]
+    assert sorted(p.name for p in folder.iterdir()) == ["checksums.json", "summary.json"]
 
 
 def test_concurrent_writers_of_one_folder_never_mix_their_files(tmp_path):
@@ -43,8 +44,9 @@ def test_concurrent_writers_of_one_folder_never_mix_their_files(tmp_path):
         t.start()
     for t in threads:
         t.join()
-    contents = {p.read_text() for p in folder.iterdir()}
-    assert len(contents) == 1 and len(list(folder.iterdir())) == 20  # one writer's folder, whole
+    contents = {p.read_text() for p in folder.glob("part-*.txt")}
+    assert len(contents) == 1 and len(list(folder.iterdir())) == 21  # one writer's folder, whole
+    assert folder_problem(folder) is None  # and its seal is that writer's
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shared"]
 
 

@@ -65,7 +65,7 @@ def test_the_zero_shot_guard_checks_beir_sets_too(xquad, tmp_path):
         TrainingExample("p2", "de", "Eine neue Frage?", "noch ein Satz"),
     ]
     path = write_jsonl(leaked, tmp_path / "train.jsonl")
-    prepared = pipeline.PreparedData(str(path), "x", 2, ["de"])
+    prepared = pipeline.PreparedData(str(path), pipeline.examples_fingerprint(leaked), 2, ["de"])
     with pytest.raises(LeakageError, match="overlaps xquad-r-de-de: 1 queries, 0 positives"):
         pipeline.zero_shot_guard(prepared, [str(beir)])
     reports = pipeline.zero_shot_guard(prepared, [str(beir)], allow_overlap=True)

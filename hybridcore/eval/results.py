@@ -1,7 +1,9 @@
 """An evaluation's results: per-query values per group, their figures, and their files.
 
-On disk a result is a folder: ``summary.json`` (figures and what produced them) and
-``per_query.parquet`` (one row per group, query and metric); no pickle anywhere. Torch-free.
+On disk a result is a folder: ``summary.json`` (figures and what produced them),
+``per_query.parquet`` (one row per group, query and metric) and ``checksums.json`` (the seal
+every ``atomic_folder`` carries, checked before a folder is read back); no pickle anywhere.
+Torch-free.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hybridcore.errors import DataError
 from hybridcore.eval.aggregate import FIGURE_COLUMNS, macro
-from hybridcore.files import atomic_folder
+from hybridcore.files import atomic_folder, folder_problem
 
 _KEY = ["setting", "query_lang", "candidate_lang"]
 
@@ -124,9 +127,12 @@ def read_summary(folder: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
-def load_evaluation(folder: str | Path) -> Evaluation:
-    """The inverse of ``save_evaluation``; groups keep the order they were saved in."""
+def load_evaluation(folder: str | Path, verified: bool = False) -> Evaluation:
+    """The inverse of ``save_evaluation``, checked against the folder's seal first (unless
+    the caller just did: ``verified``); groups keep the order they were saved in."""
     folder = Path(folder)
+    if not verified and (problem := folder_problem(folder)) is not None:
+        raise DataError(folder, "result folder", problem)
     summary = read_summary(folder)
     frame = pd.read_parquet(folder / "per_query.parquet")
     groups = []

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from hybridcore.files import atomic_folder
+from hybridcore.files import atomic_folder, discard, folder_problem
 
 MODEL_NAME = "e5-small"
 _MAGIC = b"E5S1"
@@ -195,12 +195,15 @@ _TOKENIZER_CONFIG = {
 def build(out_dir: Path, force: bool = False) -> Path:
     """Write the Hugging Face folder of multilingual-e5-small to ``out_dir`` (idempotent).
 
-    The folder is written under a temporary name and renamed at the end, so an interrupted
-    build never leaves a half-written model behind.
+    The folder is written under a temporary name, sealed and renamed at the end, so an
+    interrupted build never leaves a half-written model behind; a built folder whose seal no
+    longer matches is built again.
     """
     out_dir = Path(out_dir)
-    if (out_dir / "model.safetensors").exists() and not force:
-        return out_dir
+    if out_dir.exists() and not force:
+        if (problem := folder_problem(out_dir)) is None:
+            return out_dir
+        discard(out_dir, problem)
     header, state = read_container(weights_file())
     with atomic_folder(out_dir) as tmp:
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})

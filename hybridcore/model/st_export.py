@@ -17,10 +17,19 @@ from hybridcore.config.spec import EncoderSettings
 from hybridcore.files import atomic_folder
 
 
-def save_sentence_transformer(model: torch.nn.Module, tokenizer, folder: str | Path, settings: EncoderSettings) -> Path:
+def save_sentence_transformer(
+    model: torch.nn.Module,
+    tokenizer,
+    folder: str | Path,
+    settings: EncoderSettings,
+    extra: dict[str, str] | None = None,
+) -> Path:
     """Write weights (safetensors), tokenizer and the sentence-transformers module files for
-    resolved ``settings`` (pooling, prefixes and max length all set)."""
+    resolved ``settings`` (pooling, prefixes and max length all set), and ``extra`` files
+    (name -> text), all in one sealed folder."""
     with atomic_folder(folder) as tmp:
+        for name, text in (extra or {}).items():
+            (tmp / name).write_text(text)
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         dim = int(model.config.hidden_size)

@@ -1,7 +1,9 @@
 """The method's steps as functions over files: prepare data, guard, train, evaluate.
 
 Every step's output is a folder or file named by a content hash of its inputs (model, data,
-parameters), so a re-run with the same inputs reuses it and two runs never clash. Steps take
+parameters), so a re-run with the same inputs reuses it and two runs never clash. Nothing is
+reused unchecked: a folder against the checksums sealed into it, prepared data against its
+content fingerprint; a damaged one is logged, removed and made again. Steps take
 and return small typed records, which is what lets an orchestrator pass them between
 processes and machines without pickling anything. The command line and the flows both call
 these steps: there is one way to train and one way to evaluate.
@@ -23,8 +25,9 @@ from hybridcore.data.dataset import LoadOptions
 from hybridcore.data.formats.registry import dataset_identity, format_name, load_dataset
 from hybridcore.data.leakage import check_zero_shot
 from hybridcore.data.pairs import TrainingExample, load_jsonl, load_training_examples, write_jsonl
+from hybridcore.errors import DataError
 from hybridcore.eval.results import read_summary, save_evaluation
-from hybridcore.files import content_hash, file_hash
+from hybridcore.files import content_hash, discard, file_hash, folder_problem, recorded_checksums
 from hybridcore.model.cache import EmbeddingCache
 from hybridcore.model.encoder import Encoder
 from hybridcore.model.pretraining import pretraining_languages
@@ -34,10 +37,19 @@ from hybridcore.train.trainer import train
 
 
 def model_identity(model: str) -> str:
-    """Content of the model's weights (a hub name's: those of the commit it resolves to)."""
+    """Content of the model's weights (a hub name's: those of the commit it resolves to). A
+    folder this project wrote (sealed) is verified first, and its weights' recorded hashes
+    serve, so checking costs no second read; a damaged one is an error naming its file."""
     path = Path(resolve_model(model))
     weights = sorted(path.glob("*.safetensors")) if path.is_dir() else []
-    return content_hash([file_hash(w) for w in weights]) if weights else str(model)
+    if not weights:
+        return str(model)
+    seal = recorded_checksums(path)
+    if seal is None:
+        return content_hash([file_hash(w) for w in weights])
+    if (problem := folder_problem(path)) is not None:
+        raise DataError(path, "model folder", f"{problem}; `hybrid-eval store verify --repair` removes it")
+    return content_hash([seal[w.name]["sha256"] for w in weights])
 
 
 def encoder_settings_for(model: str, settings: EncoderSettings) -> EncoderSettings:
@@ -47,16 +59,29 @@ def encoder_settings_for(model: str, settings: EncoderSettings) -> EncoderSettin
 
 @dataclass(frozen=True)
 class PreparedData:
-    """Training examples written once, named by their content."""
+    """Training examples written once, named by their content (``fingerprint``), and where
+    they came from, so a damaged copy can be made again."""
 
     path: str
     fingerprint: str
     n_examples: int
     languages: list[str]
+    source: str = ""
+    candidate_context: bool = False
 
 
 def examples_fingerprint(examples: list[TrainingExample]) -> str:
     return content_hash([asdict(e) for e in examples])
+
+
+def _examples_problem(path: Path, fingerprint: str) -> tuple[list[TrainingExample], str | None]:
+    try:
+        examples = load_jsonl(path)
+    except DataError as err:
+        return [], err.problem
+    if examples_fingerprint(examples) != fingerprint:
+        return [], "its content differs from the fingerprint it is named by (damaged)"
+    return examples, None
 
 
 def prepare_training_data(source: str, candidate_context: bool = False) -> PreparedData:
@@ -64,15 +89,33 @@ def prepare_training_data(source: str, candidate_context: bool = False) -> Prepa
     examples = load_training_examples(source, candidate_context)
     fingerprint = examples_fingerprint(examples)
     path = home_dir() / "data" / f"{fingerprint}.jsonl"
+    if path.is_file() and (problem := _examples_problem(path, fingerprint)[1]) is not None:
+        discard(path, problem)
     if not path.is_file():
         write_jsonl(examples, path)
-    return PreparedData(str(path), fingerprint, len(examples), sorted({e.lang for e in examples}))
+    languages = sorted({e.lang for e in examples})
+    return PreparedData(str(path), fingerprint, len(examples), languages, source, candidate_context)
+
+
+def load_prepared(data: PreparedData) -> list[TrainingExample]:
+    """The examples of ``data``, checked against their fingerprint; a damaged or missing
+    file is prepared again from its source (an error if that gives other examples)."""
+    examples, problem = _examples_problem(Path(data.path), data.fingerprint)
+    if problem is None:
+        return examples
+    if not data.source:
+        raise DataError(data.path, "prepared training data", problem)
+    discard(data.path, problem)
+    again = prepare_training_data(data.source, data.candidate_context)
+    if again.fingerprint != data.fingerprint:
+        raise DataError(data.source, "training data", "changed since this experiment prepared it")
+    return _examples_problem(Path(again.path), again.fingerprint)[0]
 
 
 def zero_shot_guard(data: PreparedData, eval_sets: Sequence[str], allow_overlap: bool = False) -> list[dict]:
     """Overlap counts against every evaluation set, whatever its format; raises LeakageError
     on any overlap unless allowed."""
-    reports = check_zero_shot(load_jsonl(data.path), [load_dataset(name) for name in eval_sets], allow_overlap)
+    reports = check_zero_shot(load_prepared(data), [load_dataset(name) for name in eval_sets], allow_overlap)
     return [r.as_dict() for r in reports]
 
 
@@ -99,6 +142,8 @@ def train_model(
     encoder = encoder_settings_for(spec.model, spec.encoder)
     key = content_hash(model_identity(spec.model), data.fingerprint, asdict(config), encoder.as_dict())
     out = home_dir() / "models" / "trained" / key
+    if out.exists() and (problem := folder_problem(out)) is not None:
+        discard(out, problem)
     done = training_record(str(out))
     if done is not None:
         return TrainedModel(str(out), key, True, 0.0, done["examples_per_second"])
@@ -106,7 +151,7 @@ def train_model(
     record = {"spec": spec.to_dict(), "train_languages": data.languages, **(record or {})}
     result = train(
         spec.model,
-        load_jsonl(data.path),
+        load_prepared(data),
         config,
         out,
         encoder,
@@ -151,8 +196,10 @@ def evaluate_model(
     options = options or LoadOptions()
     key = content_hash(model_identity(model), dataset_identity(dataset, options), settings.as_dict(), candidate_context)
     out = home_dir() / "evaluations" / key
-    if use_cache and trec_dir is None and (out / "summary.json").is_file():
-        return EvaluationFiles(str(out), read_summary(out)["dataset"], key, 0.0, 0)
+    if use_cache and trec_dir is None and out.exists():
+        if (problem := folder_problem(out)) is None:
+            return EvaluationFiles(str(out), read_summary(out)["dataset"], key, 0.0, 0)
+        discard(out, problem)
     timings: dict[str, float] = {}
     clock = started = time.perf_counter()
     data = load_dataset(dataset, options)

@@ -23,7 +23,8 @@ from transformers import AutoTokenizer
 from hybridcore.config.provenance import code_version
 from hybridcore.config.spec import EncoderSettings, TrainConfig
 from hybridcore.data.pairs import TrainingExample, split_by_group
-from hybridcore.files import atomic_folder, write_text_atomic
+from hybridcore.errors import DataError
+from hybridcore.files import atomic_folder, discard, folder_problem
 from hybridcore.model.encoder import load_model, pool
 from hybridcore.model.precision import resolve_dtype
 from hybridcore.model.resolve import resolve_model
@@ -184,6 +185,11 @@ class Trainer:
             "examples": 0,
             "stopped_early": False,
         }
+        # a damaged checkpoint (or best model beside it) is no place to resume from: start over
+        for folder in (ckpt_dir, best_dir):
+            if folder.exists() and (problem := folder_problem(folder)) is not None:
+                discard(self.work_dir, f"{folder.name}: {problem}")
+                break
         if (ckpt_dir / "trainer_state.json").is_file():
             record = load_checkpoint(ckpt_dir, self.model, self.optimizer)
             self.sampler.load_state_dict(record.pop("sampler"))
@@ -226,10 +232,11 @@ class Trainer:
         return self._finish(state, best_dir, ckpt_dir)
 
     def _finish(self, state: dict, best_dir: Path, ckpt_dir: Path) -> TrainResult:
-        if (best_dir / "model.safetensors").is_file():
+        if best_dir.exists():
+            if (problem := folder_problem(best_dir)) is not None:
+                raise DataError(best_dir, "best model of this training", problem)
             self.model.load_state_dict(load_file(str(best_dir / "model.safetensors")))
         final = self.out_dir
-        save_sentence_transformer(self.model, self.tokenizer, final, self.encoder)
         result = TrainResult(
             model_dir=final,
             steps_done=state["step"],
@@ -250,7 +257,8 @@ class Trainer:
             **self.extra_record,
             **{k: v for k, v in asdict(result).items() if k != "model_dir"},
         }
-        write_text_atomic(final / "training.json", json.dumps(record, indent=1, default=str))
+        training = json.dumps(record, indent=1, default=str)
+        save_sentence_transformer(self.model, self.tokenizer, final, self.encoder, {"training.json": training})
         shutil.rmtree(self.work_dir, ignore_errors=True)
         return result
 
