@@ -28,8 +28,22 @@ artifact_id_seq = Sequence("artifact_id_seq")
 OLD_SCORES_TABLE = "query_scores"
 
 
+# The layout this code writes and reads: 1 kept per-query values one row each
+# (``OLD_SCORES_TABLE``), 2 keeps them packed and records its version in ``store_info``.
+SCHEMA_VERSION = 2
+
+
 class Base(DeclarativeBase):
     pass
+
+
+class StoreInfo(Base):
+    """Facts about the store itself, one row each: ``schema_version``."""
+
+    __tablename__ = "store_info"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[str] = mapped_column(String)
 
 
 class Run(Base):

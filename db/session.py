@@ -1,8 +1,8 @@
 """Engines for the store: DuckDB by default, any SQLAlchemy URL by setting.
 
 DuckDB admits one writing process at a time and holds a file lock while a connection is
-open, so engines use ``NullPool`` (connections close when released) and writers retry with
-backoff while another process holds the lock.
+open, so engines use ``NullPool`` (connections close when released), opening a connection
+waits (with backoff) while another process holds the lock, and writers retry the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
 from hybridcore.config.paths import home_dir
@@ -50,7 +50,14 @@ def make_engine(url: str | None = None, read_only: bool = False) -> Engine:
     elif read_only and url.startswith("postgresql+psycopg"):
         # the server refuses every write in these sessions, so a reader cannot change the store
         connect_args = {"options": "-c default_transaction_read_only=on"}
-    return create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    if is_duckdb(url):
+
+        @event.listens_for(engine, "do_connect")
+        def connect_when_free(dialect, record, cargs, cparams):  # another process may hold the file a moment
+            return with_retry(lambda: dialect.connect(*cargs, **cparams))
+
+    return engine
 
 
 class StoreLocked(RuntimeError):

@@ -9,20 +9,25 @@ row per group and metric, and each distinct list of query ids once in the whole 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
+import duckdb
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from db import queries
-from db.models import Artifact, Base, MetricRow, QueryIdList, QueryScores, Run
+from db.models import SCHEMA_VERSION, Artifact, Base, MetricRow, QueryIdList, QueryScores, Run, StoreInfo
 from db.packing import pack_ids, pack_values
 from db.queries import needs_upgrade
-from db.session import is_duckdb, with_retry
+from db.session import StoreLocked, is_duckdb, with_retry
 from hybridcore.eval.results import Evaluation
+
+T = TypeVar("T")
 
 # What a caller describes a run with; the rest of queries.RUN_COLUMNS the store keeps itself.
 RUN_FIELDS = tuple(
@@ -32,6 +37,59 @@ RUN_FIELDS = tuple(
 
 class OldLayout(RuntimeError):
     """The store keeps per-query values in the old layout; ``hybrid-eval store upgrade`` converts it."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached, is newer than this code, or refused a write (disk full):
+    an expected failure, reported in one line."""
+
+
+def describe(engine: Engine) -> str:
+    """The store's URL without its password, for messages."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _first_line(err: BaseException) -> str:
+    """The driver's message on one line (DuckDB's span several)."""
+    cause = getattr(err, "orig", None) or err
+    return " ".join(str(cause).split())[:300] or type(cause).__name__
+
+
+def _write(engine: Engine, action: Callable[[], T]) -> T:
+    """Run a write (retried while another process holds the lock); the store failing (down,
+    disk full) becomes one ``StoreUnavailable`` line. The write is one transaction: a failed
+    one leaves the store as it was."""
+    try:
+        return with_retry(action)
+    except (OldLayout, StoreUnavailable):
+        raise
+    except Exception as err:
+        if not is_store_failure(err):
+            raise
+        raise StoreUnavailable(
+            f"store {describe(engine)}: {_first_line(err)} (nothing of this write was kept)"
+        ) from None
+
+
+def check_store(engine: Engine) -> None:
+    """Before any work: the store answers, is in the current layout and its schema version is
+    one this code reads (a new store is created). Raises ``StoreUnavailable`` or ``OldLayout``."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as err:
+        if not is_store_failure(err):
+            raise
+        raise StoreUnavailable(f"store {describe(engine)} is unreachable: {_first_line(err)}") from None
+    init_store(engine)
+
+
+def is_store_failure(err: BaseException) -> bool:
+    """Whether ``err`` is the store failing (down, unreachable, disk full, locked too long),
+    not a bug: these end in one line naming the store."""
+    if isinstance(err, (OperationalError, duckdb.OperationalError, duckdb.IOException, StoreLocked, StoreUnavailable)):
+        return True
+    return isinstance(err, (DBAPIError, duckdb.Error, OSError)) and "No space left on device" in str(err)
 
 
 def init_store(engine: Engine, allow_old_layout: bool = False) -> None:
@@ -47,6 +105,16 @@ def init_store(engine: Engine, allow_old_layout: bool = False) -> None:
     def write() -> None:
         Base.metadata.create_all(engine)
         with engine.begin() as conn:
+            conn.execute(
+                upsert(StoreInfo).on_conflict_do_nothing(index_elements=["key"]),
+                [{"key": "schema_version", "value": str(SCHEMA_VERSION)}],
+            )
+            version = conn.execute(select(StoreInfo.value).where(StoreInfo.key == "schema_version")).scalar_one()
+            if int(version) > SCHEMA_VERSION:
+                raise StoreUnavailable(
+                    f"store {describe(engine)} has schema version {version}, written by newer hybrid-eval code; "
+                    f"this code reads version {SCHEMA_VERSION}: update hybrid-eval"
+                )
             present = queries.table_columns(conn, Run.__tablename__)
             for column in Run.__table__.columns:
                 if column.name not in present and column.nullable:
@@ -58,7 +126,7 @@ def init_store(engine: Engine, allow_old_layout: bool = False) -> None:
                         )
                     )
 
-    with_retry(write)
+    _write(engine, write)
 
 
 def _now() -> datetime:
@@ -81,7 +149,7 @@ def start_run(engine: Engine, name: str, started_at: datetime | None = None, **f
             conn.execute(update(Run).where(Run.id == existing).values(**values))
             return existing
 
-    return with_retry(write)
+    return _write(engine, write)
 
 
 def _bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> None:
@@ -181,7 +249,7 @@ def store_results(
                 .values(status="completed", ended_at=ended_at or _now(), timings=timings)
             )
 
-    with_retry(write)
+    _write(engine, write)
 
 
 def fail_run(engine: Engine, run_id: int, error: str) -> None:
@@ -191,7 +259,7 @@ def fail_run(engine: Engine, run_id: int, error: str) -> None:
         with engine.begin() as conn:
             conn.execute(update(Run).where(Run.id == run_id).values(status="failed", error=error, ended_at=_now()))
 
-    with_retry(write)
+    _write(engine, write)
 
 
 def record_run(

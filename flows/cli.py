@@ -4,10 +4,11 @@ the flows, and their runs are stored (``--no-store`` to skip) so the dashboard s
 
 from __future__ import annotations
 
+import errno
 import json
-import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,7 +17,9 @@ import typer
 
 from flows.options import spec_options
 from flows.store_cli import store_app
-from hybridcore.config.spec import PROFILES, EncoderSettings, RunSpec, TrainConfig
+from hybridcore.config.spec import PROFILES, EncoderSettings, RunSpec, SpecError, TrainConfig
+from hybridcore.errors import DataError
+from hybridcore.files import VERIFIED, copy_folder
 
 app = typer.Typer(help="Train and evaluate multilingual dense retrievers (LAReQA protocol).", no_args_is_help=True)
 model_app = typer.Typer(help="Models on hand offline.", no_args_is_help=True)
@@ -96,6 +99,7 @@ def train(
         encoder=EncoderSettings(**(encoder_fields or {})),
         trust_remote_code=trust_remote_code,
     )
+    _preflight(spec, store)
     data = pipeline.prepare_training_data(spec.train_set, config.candidate_context)
     leakage = pipeline.zero_shot_guard(data, list(spec.eval_sets), allow_overlap)
     for r in leakage:
@@ -114,10 +118,9 @@ def train(
     )
     path = Path(trained.path)
     if out is not None:
-        shutil.copytree(path, out, dirs_exist_ok=True)
-        path = out
+        path = copy_folder(path, out)
     if store:
-        typer.echo(f"stored as run {store_training(spec, data, leakage, trained)}")
+        typer.echo(f"stored as run {_stored(lambda: store_training(spec, data, leakage, trained), [trained.path])}")
     typer.echo(f"model: {path}  (evaluate: hybrid-eval evaluate --model {path})")
 
 
@@ -166,7 +169,6 @@ def evaluate(
     from hybridcore.run import pipeline
 
     options = LoadOptions(tuple(languages.split(",")) if languages else None, lang, split)
-    load_dataset(dataset, options)  # bad input stops here, before a model is loaded
     settings = EncoderSettings(**(encoder_fields or {}))
     spec = RunSpec(
         model=model,
@@ -178,6 +180,8 @@ def evaluate(
         encoder=settings,
         trust_remote_code=trust_remote_code,
     )
+    load_dataset(dataset, options)  # bad data stops here, before a model is resolved or loaded
+    _preflight(spec, store)
     files = pipeline.evaluate_model(
         model,
         dataset,
@@ -210,10 +214,10 @@ def evaluate(
     if trec_dir is not None:
         typer.echo(f"TREC run and qrels files in {trec_dir}")
     if out is not None:
-        shutil.copytree(files.path, out, dirs_exist_ok=True)
+        copy_folder(Path(files.path), out)
     typer.echo(f"all figures: {out or files.path}")
     if store:
-        typer.echo(f"stored as run {store_evaluation(files.path)}")
+        typer.echo(f"stored as run {_stored(lambda: store_evaluation(files.path), [files.path])}")
 
 
 @app.command()
@@ -277,7 +281,14 @@ def experiment(
     from hybridcore.config.spec import profile_spec
 
     if spec_file is not None:
-        spec = RunSpec.from_dict(json.loads(spec_file.read_text()))
+        try:
+            record = json.loads(spec_file.read_text())
+        except ValueError as err:
+            raise DataError(spec_file, "run spec", f"not JSON ({err})") from None
+        try:
+            spec = RunSpec.from_dict(record)
+        except SpecError as err:
+            raise SpecError(f"{spec_file}: {err}") from None
     else:
         changes = dict(train_fields or {})
         changes |= {
@@ -298,11 +309,45 @@ def experiment(
         if alphas:
             changes["alphas"] = _numbers(alphas, float, "--alphas")
         spec = profile_spec(profile, **changes)
+    _preflight(spec, True)
     started = time.perf_counter()
     out = hybrid_eval(spec=spec, experiment=name)
     typer.echo(f"\nexperiment {out['experiment']} ({time.perf_counter() - started:.0f} s)\n{out['summary']}")
     typer.echo(f"\nthe report: {out['report']}  (again: hybrid-eval report {out['experiment']})")
+    typer.echo(
+        f"checked {VERIFIED.files:,} files read back ({VERIFIED.bytes / 1e9:.2f} GB) against their checksums "
+        f"in {VERIFIED.seconds:.1f} s"
+    )
     typer.echo("\nopen the dashboard: make dashboard  (or: streamlit run dashboard/app.py)")
+
+
+def _preflight(spec: RunSpec, store: bool) -> None:
+    """Before any work: the spec's datasets and model resolve, and the store answers."""
+    from hybridcore.run.preflight import check_resolvable
+
+    check_resolvable(spec)
+    if store:
+        from db.session import make_engine
+        from db.store import check_store
+
+        check_store(make_engine())
+
+
+def _stored(write: Callable[[], str], folders: list[str]) -> str:
+    """Store what the work made; a store failing now names the folders kept and how to store them."""
+    from db.session import default_url
+    from db.store import StoreUnavailable, is_store_failure
+
+    try:
+        return write()
+    except Exception as err:
+        if not is_store_failure(err):
+            raise
+        raise StoreUnavailable(
+            f"the store ({default_url().split('@')[-1]}) failed after the work was done "
+            f"({str(err).splitlines()[0][:200]}); kept: {' '.join(folders)}; store later with: "
+            f"hybrid-eval store import {' '.join(folders)}"
+        ) from None
 
 
 def _numbers(text: str, kind: type, option: str) -> tuple:
@@ -423,16 +468,48 @@ def bench(
 
 
 def main() -> None:
-    """Entry point: bad input ends with one clear line, not a traceback."""
+    """Entry point: an expected failure (bad input, a bad spec, a missing model, the store down,
+    a full disk) ends with one clear line and exit 2; anything else keeps its traceback."""
+    from pydantic import ValidationError
+
+    from db.session import StoreLocked
+    from db.store import OldLayout, StoreUnavailable
+    from flows.quiet import expected_failures_without_traceback
+    from hybridcore.config.spec import spec_problem
     from hybridcore.data.leakage import LeakageError
-    from hybridcore.errors import DataError
     from hybridcore.model.e5small import ModelFormatError
 
+    expected = (DataError, FileNotFoundError, ModelFormatError, LeakageError, SpecError)
+    expected += (StoreUnavailable, StoreLocked, OldLayout)
     try:
-        app()
-    except (DataError, FileNotFoundError, ModelFormatError, LeakageError) as err:
+        with expected_failures_without_traceback((*expected, ValidationError)):
+            app()
+    except ValidationError as err:
+        typer.echo(f"error: {spec_problem(err)}", err=True)
+        sys.exit(2)
+    except expected as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
+    except Exception as err:
+        if not _disk_full(err):
+            raise
+        where = getattr(err, "filename2", None) or getattr(err, "filename", None)  # a copy names its target second
+        typer.echo(
+            f"error: disk full{f' writing {where}' if where else ''} ({_one_line(err)}); nothing partial was kept",
+            err=True,
+        )
+        sys.exit(2)
+
+
+def _disk_full(err: BaseException) -> bool:
+    """A full disk, however the writer reports it (OSError, safetensors' and DuckDB's own errors)."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(err) or "os error 28" in str(err)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join((getattr(err, "strerror", None) or str(err)).split())[:300]
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """The hybrid-eval flow: the method of arXiv 2408.10536, evaluated with the LAReQA protocol.
 
+0. Check that the run can run: its datasets, training data and model resolve, and the store
+   answers (the spec's types and ranges were checked when it was built).
 1. Prepare the multilingual training pairs and check that no evaluation set overlaps them.
 2. Evaluate the untrained model: the reference every strategy is compared with.
 3. For each batch strategy (X-X-mono, X-Y cross, hybrid with alpha) and training seed, and
@@ -22,9 +24,9 @@ from prefect.runtime import deployment as current_deployment
 from hybridcore.config.spec import Arm, RunSpec, profile_spec
 from hybridcore.run.naming import experiment_name, run_fields, run_name
 from hybridcore.run.pipeline import PreparedData
-from tasks.data import prepare_training_data, zero_shot_guard
+from tasks.data import check_spec, prepare_training_data, zero_shot_guard
 from tasks.evaluate import evaluate_model
-from tasks.store import mark_failed, open_run, store_results
+from tasks.store import check_store, mark_failed, open_run, store_results
 from tasks.train import train_model
 
 STRATEGY_DEPLOYMENT = "train-and-evaluate/worker"
@@ -87,6 +89,10 @@ def hybrid_eval(
     spec = spec or profile_spec(profile)
     # Runs of a deployment carry its name ("nightly-...") so the dashboard can follow a schedule over time.
     experiment = experiment or experiment_name(current_deployment.name or "local", spec)
+
+    # 0. A run that cannot run stops here, before anything is prepared, trained or stored.
+    check_spec(spec)
+    check_store(db_url)
 
     # 1. Training pairs, and the guarantee that evaluation stays zero-shot. A spec without
     #    strategies (as `hybrid-eval evaluate` stores) evaluates the reference alone: nothing

@@ -1,5 +1,5 @@
 """``hybrid-eval store``: bring result folders made elsewhere into the store, read back a
-run's specification to run it again, and compare two stores' figures."""
+run's specification to run it again, compare two stores' figures, and verify everything kept."""
 
 from __future__ import annotations
 
@@ -14,19 +14,31 @@ store_app = typer.Typer(help="The store of runs and figures (HYBRID_EVAL_DB_URL)
 
 @store_app.command("import")
 def import_results(
-    folder: Annotated[
-        Path, typer.Argument(help="A result folder (summary.json + per_query.parquet), or a folder of them.")
+    folders: Annotated[
+        list[Path], typer.Argument(help="Result folders (summary.json + per_query.parquet), or folders of them.")
     ],
 ) -> None:
-    """Store result folders (for example copied from another machine's evaluations/) as runs."""
+    """Store result folders (for example copied from another machine's evaluations/) as runs.
+    Every folder is checked against its checksums first: a damaged one stores nothing."""
+    from db.session import make_engine
+    from db.store import check_store
     from flows.recording import store_evaluation
+    from hybridcore.errors import DataError
+    from hybridcore.files import folder_problem
 
-    folders = (
-        [folder] if (folder / "summary.json").is_file() else sorted(p.parent for p in folder.glob("*/summary.json"))
-    )
-    if not folders:
-        raise FileNotFoundError(f"{folder}: no summary.json in it or in its sub-folders")
-    for result in folders:
+    results = []
+    for folder in folders:
+        found = (
+            [folder] if (folder / "summary.json").is_file() else sorted(p.parent for p in folder.glob("*/summary.json"))
+        )
+        if not found:
+            raise FileNotFoundError(f"{folder}: no summary.json in it or in its sub-folders")
+        results += found
+    for result in results:
+        if (problem := folder_problem(result)) is not None:
+            raise DataError(result, "result folder", f"{problem}; nothing was imported")
+    check_store(make_engine())
+    for result in results:
         typer.echo(f"{result} -> run {store_evaluation(result, origin='import')}")
 
 
@@ -42,6 +54,51 @@ def show_spec(
     if config is None:
         raise FileNotFoundError(f"no run named {run!r} in the store")
     typer.echo(json.dumps(config, indent=1))
+
+
+@store_app.command("verify")
+def verify(
+    repair: Annotated[
+        bool,
+        typer.Option(help="Remove what is damaged (it is made again when next needed); store runs' figures again."),
+    ] = False,
+) -> None:
+    """Check everything kept: embeddings, result folders, models, prepared data and artifacts
+    (HYBRID_EVAL_HOME and HYBRID_EVAL_ARTIFACTS) against their checksums, and every stored
+    run's figures against the result folders they came from. Exit 1 if anything is damaged."""
+    import pandas as pd
+
+    from db.session import make_engine
+    from db.store import check_store
+    from flows.verification import check_runs
+    from hybridcore.config.paths import home_dir
+    from hybridcore.files import VERIFIED
+    from hybridcore.run.artifacts import artifact_root
+    from hybridcore.run.inventory import check_home, check_root
+    from hybridcore.run.inventory import repair as remove
+
+    engine = make_engine()
+    check_store(engine)
+    findings = list(check_home(home_dir()))
+    if (root := artifact_root()) is not None:
+        findings += list(check_root(root))
+    for finding in findings:
+        if finding.damaged and repair:
+            remove(finding)
+    findings += list(check_runs(engine, repair))
+    damaged = [f for f in findings if f.damaged]
+    for f in damaged:
+        typer.echo(
+            f"{'removed' if repair and f.kind != 'stored run' else 'damaged'} {f.kind}: {f.location}: {f.problem}"
+        )
+    counts = pd.Series([f.kind for f in findings]).value_counts() if findings else pd.Series(dtype=int)
+    typer.echo(
+        f"checked {', '.join(f'{n} {kind}s' for kind, n in counts.items()) or 'nothing'} "
+        f"({VERIFIED.bytes / 1e9:.2f} GB in {VERIFIED.seconds:.1f} s): {len(damaged)} damaged"
+    )
+    if damaged and not repair:
+        typer.echo("run `hybrid-eval store verify --repair` to remove them; the next run makes them again")
+        raise typer.Exit(1)
 
 
 @store_app.command("upgrade")

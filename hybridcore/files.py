@@ -191,3 +191,23 @@ def discard(path: str | Path, problem: str, then: str = "computing it again") ->
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def copy_folder(source: str | Path, target: str | Path) -> Path:
+    """Copy a folder to ``target`` whole or not at all (a full disk leaves nothing partial),
+    and check the copy against the seal it carries (an unsealed source's copy is sealed). A
+    target holding files this project did not write is refused, never replaced."""
+    from hybridcore.errors import DataError
+
+    source, target = Path(source), Path(target)
+    if target.exists() and any(target.iterdir()) and recorded_checksums(target) is None:
+        raise DataError(target, "copy target", "holds files this project did not write: choose a new or empty folder")
+    sealed = recorded_checksums(source) is not None
+    with atomic_folder(target, seal=not sealed) as tmp:
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                (tmp / path.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, tmp / path.relative_to(source))
+        if sealed and (problem := folder_problem(tmp)) is not None:
+            raise DataError(source, "folder to copy", problem)
+    return target

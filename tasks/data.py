@@ -6,10 +6,17 @@ from dataclasses import replace
 
 from prefect import task
 
-from hybridcore.run import pipeline
+from hybridcore.config.spec import RunSpec
+from hybridcore.run import pipeline, preflight
 from hybridcore.run.artifacts import localize, publish
 from hybridcore.run.pipeline import PreparedData
 from tasks.retry import transient_only
+
+
+@task
+def check_spec(spec: RunSpec) -> None:
+    """Every dataset, the training data and the model of ``spec`` resolve (before any work)."""
+    preflight.check_resolvable(spec)
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=transient_only)

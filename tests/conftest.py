@@ -172,7 +172,7 @@ REAL_FIXTURES = {
 # browser). `make test-fast` runs everything else.
 REAL_MODEL_FIXTURES = {"real_encoder", "real_embeddings", "afriqa_embeddings", "flores_embeddings"}
 SERVER_FIXTURES = {"postgres"}
-SERVER_MODULES = {"test_flow", "test_services"}
+SERVER_MODULES = {"test_flow", "test_services", "test_faults"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,17 +6,58 @@ its options (``flows.options``, as Tevatron's dataclass arguments do); the flows
 ``RunSpec.to_dict()``; a stored spec read back with ``RunSpec.from_dict`` runs the same
 experiment again. The defaults are the ``quick`` profile's, what ``make run`` runs. Torch-free,
 so the command line can show its defaults without loading a model.
+
+The three are pydantic dataclasses: a spec is validated when it is built, whoever builds it
+(the command line, a ``--spec`` file, a flow or deployment parameter, ``dataclasses.replace``),
+against the types and ranges declared on its fields, and a bad one never starts any work.
+pydantic rather than checks of our own: Prefect already validates flow parameters with it, so
+the same declarations also give the deployments' parameter schema its bounds. Whole numbers
+are strict (``"ten"``, ``2.5`` or ``True`` are not a step count).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal
+from dataclasses import asdict, field, fields, replace
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError
+from pydantic.dataclasses import dataclass
 
 Pooling = Literal["mean", "cls"]
 Precision = Literal["auto", "bf16", "fp32"]
-STRATEGIES = ("mono", "cross", "hybrid")
+Strategy = Literal["mono", "cross", "hybrid"]
+STRATEGIES: tuple[str, ...] = ("mono", "cross", "hybrid")
 ALPHA_STRATEGY = "hybrid"  # the one strategy whose batches alpha mixes
+
+
+def _distinct(values: tuple) -> tuple:
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"must not repeat, but {repeated} do")
+    return values
+
+
+Count = Annotated[int, Field(strict=True, ge=1)]
+Seed = Annotated[int, Field(strict=True, ge=0, lt=2**32)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+Flag = Annotated[bool, Field(strict=True)]
+SPEC_CONFIG = ConfigDict(extra="forbid")
+
+
+class SpecError(ValueError):
+    """A run specification that cannot run: one line naming each field, its value and what is allowed."""
+
+
+def spec_problem(err: ValidationError) -> str:
+    """A pydantic error about a spec as one line: ``Class field.path: value: what is allowed``."""
+    parts = []
+    for e in err.errors(include_url=False):
+        where = ".".join(str(x) for x in e["loc"]) or "(the whole spec)"
+        message = "unknown field" if e["type"] == "unexpected_keyword_argument" else e["msg"]
+        parts.append(f"{where} = {e['input']!r}: {message.removeprefix('Value error, ')}")
+    return f"{err.title}: " + "; ".join(parts)
 
 
 def option(default: Any, help: str, *flags: str) -> Any:
@@ -24,7 +65,7 @@ def option(default: Any, help: str, *flags: str) -> Any:
     return field(default=default, metadata={"help": help, "flags": flags})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SPEC_CONFIG)
 class EncoderSettings:
     """How texts become vectors. ``None`` for pooling, prefixes or length means "what the
     model records" (a sentence-transformers folder, as training writes), else the E5
@@ -33,9 +74,9 @@ class EncoderSettings:
     pooling: Pooling | None = option(None, "mean or cls (default: the model's own, else mean).")
     query_prefix: str | None = option(None, "Prefix of queries (default: the model's own, else 'query: ').")
     passage_prefix: str | None = option(None, "Prefix of candidates (default: the model's own, else 'passage: ').")
-    max_length: int | None = option(None, "Tokens per text at most (default: the model's own, else 512).")
+    max_length: Count | None = option(None, "Tokens per text at most (default: the model's own, else 512).")
     precision: Precision = option("auto", "auto (bf16 where the CPU or GPU has a fast kernel), bf16 or fp32.")
-    tokens_per_batch: int = option(4096, "Tokens per encoding batch (measured best of 1k-16k on 2 AMX cores).")
+    tokens_per_batch: Count = option(4096, "Tokens per encoding batch (measured best of 1k-16k on 2 AMX cores).")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -54,28 +95,31 @@ class EncoderSettings:
 DEFAULT_ENCODER = EncoderSettings(pooling="mean", query_prefix="query: ", passage_prefix="passage: ", max_length=512)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SPEC_CONFIG)
 class TrainConfig:
     """Every knob of a training run. Pooling and prefixes come from the run's encoder settings."""
 
-    strategy: str = option("hybrid", "mono (X-X-mono), cross (X-Y) or hybrid.")
-    alpha: float = option(0.5, "hybrid: probability of a monolingual batch (paper: 0.5, stable for 0.4-0.6).")
-    batch_size: int = option(16, "Pairs per batch (each a distinct parallel group).")
-    steps: int = option(40, "Optimizer steps (early stopping may end sooner).")
-    learning_rate: float = option(3e-5, "AdamW learning rate (paper: 3e-5).", "--lr")
-    weight_decay: float = option(0.01, "AdamW weight decay (paper: 0.01).")
-    warmup_ratio: float = option(0.1, "Share of the steps with a linear warm-up of the learning rate.")
-    max_grad_norm: float = option(1.0, "Gradient norm clipped to at most this.")
-    temperature: float = option(0.05, "InfoNCE temperature (sentence-transformers: 0.05; LAReQA: 0.01).")
-    seed: int = option(42, "Seed of the batches, the validation split and the initialisation.")
+    strategy: Strategy = option("hybrid", "mono (X-X-mono), cross (X-Y) or hybrid.")
+    alpha: Probability = option(0.5, "hybrid: probability of a monolingual batch (paper: 0.5, stable for 0.4-0.6).")
+    # in-batch negatives need a second pair in the batch
+    batch_size: Annotated[int, Field(strict=True, ge=2)] = option(
+        16, "Pairs per batch (each a distinct parallel group)."
+    )
+    steps: Count = option(40, "Optimizer steps (early stopping may end sooner).")
+    learning_rate: Positive = option(3e-5, "AdamW learning rate (paper: 3e-5).", "--lr")
+    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = option(0.01, "AdamW weight decay (paper: 0.01).")
+    warmup_ratio: Share = option(0.1, "Share of the steps with a linear warm-up of the learning rate.")
+    max_grad_norm: Positive = option(1.0, "Gradient norm clipped to at most this.")
+    temperature: Positive = option(0.05, "InfoNCE temperature (sentence-transformers: 0.05; LAReQA: 0.01).")
+    seed: Seed = option(42, "Seed of the batches, the validation split and the initialisation.")
     precision: Precision = option("auto", "auto (bf16 autocast where fast), bf16 or fp32.")
-    query_max_length: int = option(64, "Tokens per training query at most.")
-    passage_max_length: int = option(256, "Tokens per training passage at most.")
-    candidate_context: bool = option(False, "Encode positives with their paragraph (LAReQA sets).")
-    validation_fraction: float = option(0.1, "Share of training groups held out for the validation loss.")
-    validate_every: int = option(20, "Steps between validations.")
-    patience: int = option(3, "Validations without improvement before stopping.")
-    checkpoint_every: int = option(20, "Steps between checkpoints (a killed run resumes from the last).")
+    query_max_length: Count = option(64, "Tokens per training query at most.")
+    passage_max_length: Count = option(256, "Tokens per training passage at most.")
+    candidate_context: Flag = option(False, "Encode positives with their paragraph (LAReQA sets).")
+    validation_fraction: Share = option(0.1, "Share of training groups held out for the validation loss.")
+    validate_every: Count = option(20, "Steps between validations.")
+    patience: Count = option(3, "Validations without improvement before stopping.")
+    checkpoint_every: Count = option(20, "Steps between checkpoints (a killed run resumes from the last).")
 
 
 # quick: minutes on 2 CPU cores: a fixed sample of each set (300 XQuAD-R question groups,
@@ -112,7 +156,7 @@ class Arm:
         return "-".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SPEC_CONFIG)
 class RunSpec:
     """One experiment: a base model, its training data, how it is trained (per strategy,
     seed and alpha) and encoded, and the sets it is evaluated on zero-shot.
@@ -122,37 +166,31 @@ class RunSpec:
     (``train.alpha`` if among ``alphas``, else the first); the other alphas at the first seed
     only, or at every seed with ``full_grid``."""
 
-    model: str = option("e5-small", "Base model: e5-small, a local folder, or a hub name.")
+    model: Annotated[str, Field(min_length=1)] = option(
+        "e5-small", "Base model: e5-small, a local folder, or a hub name."
+    )
     train_set: str = option("mlqa-r", "Training data: a LAReQA set (mlqa-r), a .jsonl file, or hf:<dataset>.")
-    eval_sets: tuple[str, ...] = option(
+    eval_sets: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)] = option(
         QUICK_EVAL_SETS,
         "Evaluation sets, any format, as references "
         "(name?languages=...&split=...&sample=N; hybridcore.data.formats.registry).",
     )
-    strategies: tuple[str, ...] = option(STRATEGIES, "Batch strategies to train.")
+    strategies: Annotated[tuple[Strategy, ...], AfterValidator(_distinct)] = option(
+        STRATEGIES, "Batch strategies to train."
+    )
     profile: str = option("quick", "The profile the spec was built from (a name, recorded).")
-    candidate_context: bool = option(False, "Encode candidates with their paragraph (LAReQA's way).")
+    candidate_context: Flag = option(False, "Encode candidates with their paragraph (LAReQA's way).")
     train: TrainConfig = field(default_factory=TrainConfig)
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
-    allow_overlap: bool = option(False, "Train even if the zero-shot guard finds overlap (recorded either way).")
-    trust_remote_code: bool = option(False, "Allow a hub model's own code to run.")
-    seeds: tuple[int, ...] = option((), "Training seeds (empty: train.seed alone).")
-    alphas: tuple[float, ...] = option((), "Hybrid's alpha sweep (empty: train.alpha alone).")
-    full_grid: bool = option(False, "Every alpha at every seed.")
-
-    def __post_init__(self) -> None:
-        # JSON gives lists; a spec is hashable and compares equal however it was read.
-        for name in ("eval_sets", "strategies", "seeds", "alphas"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-        object.__setattr__(self, "alphas", tuple(float(a) for a in self.alphas))
-        unknown = sorted(set(self.strategies) - set(STRATEGIES))
-        if unknown:
-            raise ValueError(f"unknown strategies {unknown}: use {list(STRATEGIES)}")
-        if len(set(self.seeds)) != len(self.seeds) or len(set(self.alphas)) != len(self.alphas):
-            raise ValueError(f"seeds {list(self.seeds)} and alphas {list(self.alphas)} must not repeat")
-        outside = [a for a in self.alphas if not 0.0 <= a <= 1.0]
-        if outside:
-            raise ValueError(f"alphas {outside} are not probabilities (0 to 1)")
+    allow_overlap: Flag = option(False, "Train even if the zero-shot guard finds overlap (recorded either way).")
+    trust_remote_code: Flag = option(False, "Allow a hub model's own code to run.")
+    seeds: Annotated[tuple[Seed, ...], AfterValidator(_distinct)] = option(
+        (), "Training seeds (empty: train.seed alone)."
+    )
+    alphas: Annotated[tuple[Probability, ...], AfterValidator(_distinct)] = option(
+        (), "Hybrid's alpha sweep (empty: train.alpha alone)."
+    )
+    full_grid: Flag = option(False, "Every alpha at every seed.")
 
     def arms(self) -> list[Arm]:
         """Every model the experiment trains, the first seed's first, so an experiment cut
@@ -179,17 +217,14 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> RunSpec:
-        """The inverse of ``to_dict``; unknown keys are an error, not silently dropped."""
-        _check_keys(cls, record, "run spec")
-        _check_keys(TrainConfig, record.get("train", {}), "run spec 'train'")
-        _check_keys(EncoderSettings, record.get("encoder", {}), "run spec 'encoder'")
-        return cls(
-            **{
-                **record,
-                "train": TrainConfig(**record.get("train", {})),
-                "encoder": EncoderSettings(**record.get("encoder", {})),
-            }
-        )
+        """The inverse of ``to_dict``, validated: unknown keys, wrong types and values out of
+        range are a ``SpecError`` naming them."""
+        if not isinstance(record, dict):
+            raise SpecError(f"RunSpec: expected an object of fields, got {type(record).__name__}")
+        try:
+            return cls(**record)
+        except ValidationError as err:
+            raise SpecError(spec_problem(err)) from None
 
     def train_config(self, arm: Arm) -> TrainConfig:
         """The training configuration of one arm's run."""
@@ -208,7 +243,7 @@ class RunSpec:
 def _check_keys(cls: type, record: dict, what: str) -> None:
     unknown = sorted(set(record) - {f.name for f in fields(cls)})
     if unknown:
-        raise ValueError(f"{what}: unknown fields {unknown}")
+        raise SpecError(f"{what}: unknown fields {unknown}")
 
 
 _QUICK = RunSpec()
@@ -229,7 +264,7 @@ def profile_spec(profile: str, **changes: Any) -> RunSpec:
     """The profile's spec with ``changes``: top-level fields, or ``train``/``encoder`` field
     names, which go to the nested configuration they belong to."""
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}: use {sorted(PROFILES)}")
+        raise SpecError(f"profile = {profile!r}: unknown; use one of {sorted(PROFILES)}")
     spec = PROFILES[profile]
     top = {f.name for f in fields(RunSpec)}
     train_names = {f.name for f in fields(TrainConfig)}
@@ -238,4 +273,7 @@ def profile_spec(profile: str, **changes: Any) -> RunSpec:
     encoder = {k: v for k, v in changes.items() if k in encoder_names and k not in top and k not in train}
     rest = {k: v for k, v in changes.items() if k not in train and k not in encoder}
     _check_keys(RunSpec, rest, "profile_spec")
-    return replace(spec, train=replace(spec.train, **train), encoder=replace(spec.encoder, **encoder), **rest)
+    try:
+        return replace(spec, train=replace(spec.train, **train), encoder=replace(spec.encoder, **encoder), **rest)
+    except ValidationError as err:
+        raise SpecError(spec_problem(err)) from None

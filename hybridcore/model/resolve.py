@@ -25,6 +25,8 @@ def resolve_model(name_or_path: str | Path) -> str:
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} is not a Hugging Face model folder (no config.json)")
         return str(path)
+    if path.is_absolute() or str(name_or_path).startswith((".", "~")):
+        raise FileNotFoundError(f"no model folder at {path}")
     return _hub_snapshot(*split_revision(str(name_or_path)))
 
 

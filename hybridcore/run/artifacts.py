@@ -73,7 +73,7 @@ def copy_problem(local: Path, expected: str) -> str | None:
     return None if actual == expected else "checksum differs from the published one"
 
 
-def _marker(fs, path: str) -> dict | None:
+def marker_of(fs, path: str) -> dict | None:
     """The ``.complete`` marker of an artifact (None: not complete); older code wrote it empty."""
     try:
         raw = fs.cat_file(f"{path}.complete")
@@ -97,7 +97,7 @@ def publish(local: str | Path, kind: str) -> str:
     url = f"{root.rstrip('/')}/{kind}/{local.name}"
     fs, path = fsspec.core.url_to_fs(url)
     expected = checksum(local)
-    marker = _marker(fs, path)
+    marker = marker_of(fs, path)
     if marker is None or marker.get("checksum") != expected:  # absent, half-published, or older code's
         if fs.exists(path):
             fs.rm(path, recursive=True)
@@ -122,7 +122,7 @@ def localize(ref: str) -> Path:
     relative = ref[len(root) + 1 :]
     local = home_dir() / "artifacts" / relative
     fs, path = fsspec.core.url_to_fs(ref)
-    marker = _marker(fs, path)
+    marker = marker_of(fs, path)
     if marker is None:
         raise FileNotFoundError(f"{ref}: not a complete artifact (no {Path(path).name}.complete beside it)")
     if "checksum" not in marker:

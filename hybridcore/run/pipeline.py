@@ -74,7 +74,8 @@ def examples_fingerprint(examples: list[TrainingExample]) -> str:
     return content_hash([asdict(e) for e in examples])
 
 
-def _examples_problem(path: Path, fingerprint: str) -> tuple[list[TrainingExample], str | None]:
+def examples_problem(path: Path, fingerprint: str) -> tuple[list[TrainingExample], str | None]:
+    """The examples of a prepared file and None, or none and what is wrong with the file."""
     try:
         examples = load_jsonl(path)
     except DataError as err:
@@ -89,7 +90,7 @@ def prepare_training_data(source: str, candidate_context: bool = False) -> Prepa
     examples = load_training_examples(source, candidate_context)
     fingerprint = examples_fingerprint(examples)
     path = home_dir() / "data" / f"{fingerprint}.jsonl"
-    if path.is_file() and (problem := _examples_problem(path, fingerprint)[1]) is not None:
+    if path.is_file() and (problem := examples_problem(path, fingerprint)[1]) is not None:
         discard(path, problem)
     if not path.is_file():
         write_jsonl(examples, path)
@@ -100,7 +101,7 @@ def prepare_training_data(source: str, candidate_context: bool = False) -> Prepa
 def load_prepared(data: PreparedData) -> list[TrainingExample]:
     """The examples of ``data``, checked against their fingerprint; a damaged or missing
     file is prepared again from its source (an error if that gives other examples)."""
-    examples, problem = _examples_problem(Path(data.path), data.fingerprint)
+    examples, problem = examples_problem(Path(data.path), data.fingerprint)
     if problem is None:
         return examples
     if not data.source:
@@ -109,7 +110,7 @@ def load_prepared(data: PreparedData) -> list[TrainingExample]:
     again = prepare_training_data(data.source, data.candidate_context)
     if again.fingerprint != data.fingerprint:
         raise DataError(data.source, "training data", "changed since this experiment prepared it")
-    return _examples_problem(Path(again.path), again.fingerprint)[0]
+    return examples_problem(Path(again.path), again.fingerprint)[0]
 
 
 def zero_shot_guard(data: PreparedData, eval_sets: Sequence[str], allow_overlap: bool = False) -> list[dict]:

@@ -197,38 +197,42 @@ class Trainer:
             state["resumed_from_step"] = state["step"]
 
         bar = progress_bar(cfg.steps, f"train {cfg.strategy}", "step", progress, initial=state["step"])
-        batches = iter(self.sampler)
-        while state["step"] < cfg.steps and not state["stopped_early"]:
-            started = time.perf_counter()
-            batch = next(batches)
-            loss = self.train_step(batch, state["step"])
-            state["step"] += 1
-            state["seconds"] += time.perf_counter() - started
-            state["examples"] += len(batch.pairs)
-            entry = {
-                "step": state["step"],
-                "loss": loss,
-                "lr": self.learning_rate(state["step"] - 1),
-                "kind": batch.kind,
-            }
+        try:  # the bar ends its line whatever happens, so an error prints on a line of its own
+            batches = iter(self.sampler)
+            while state["step"] < cfg.steps and not state["stopped_early"]:
+                started = time.perf_counter()
+                batch = next(batches)
+                loss = self.train_step(batch, state["step"])
+                state["step"] += 1
+                state["seconds"] += time.perf_counter() - started
+                state["examples"] += len(batch.pairs)
+                entry = {
+                    "step": state["step"],
+                    "loss": loss,
+                    "lr": self.learning_rate(state["step"] - 1),
+                    "kind": batch.kind,
+                }
 
-            if state["step"] % cfg.validate_every == 0 or state["step"] == cfg.steps:
-                val = self.validation_loss()
-                entry["validation_loss"] = val
-                if val is not None and (state["best"] is None or val < state["best"]):
-                    state["best"], state["bad_validations"] = val, 0
-                    _save_weights(self.model, best_dir)
-                elif val is not None:
-                    state["bad_validations"] += 1
-                    state["stopped_early"] = state["bad_validations"] >= cfg.patience
-            state["history"].append(entry)
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}", ex_s=f"{state['examples'] / state['seconds']:.1f}", refresh=False)
-            if state["step"] % cfg.checkpoint_every == 0 and state["step"] < cfg.steps:
-                save_checkpoint(ckpt_dir, self.model, self.optimizer, {**state, "sampler": self.sampler.state_dict()})
-            if self.on_step is not None:
-                self.on_step(state["step"])
-        bar.close()
+                if state["step"] % cfg.validate_every == 0 or state["step"] == cfg.steps:
+                    val = self.validation_loss()
+                    entry["validation_loss"] = val
+                    if val is not None and (state["best"] is None or val < state["best"]):
+                        state["best"], state["bad_validations"] = val, 0
+                        _save_weights(self.model, best_dir)
+                    elif val is not None:
+                        state["bad_validations"] += 1
+                        state["stopped_early"] = state["bad_validations"] >= cfg.patience
+                state["history"].append(entry)
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", ex_s=f"{state['examples'] / state['seconds']:.1f}", refresh=False)
+                if state["step"] % cfg.checkpoint_every == 0 and state["step"] < cfg.steps:
+                    save_checkpoint(
+                        ckpt_dir, self.model, self.optimizer, {**state, "sampler": self.sampler.state_dict()}
+                    )
+                if self.on_step is not None:
+                    self.on_step(state["step"])
+        finally:
+            bar.close()
         return self._finish(state, best_dir, ckpt_dir)
 
     def _finish(self, state: dict, best_dir: Path, ckpt_dir: Path) -> TrainResult:

@@ -157,6 +157,14 @@ def format_of(folder: Path) -> DatasetFormat:
     raise DataError(folder, "folder", f"not a dataset in any known format ({', '.join(known)})")
 
 
+def check_reference(reference: str | Path) -> None:
+    """That a reference parses, names a folder (or a hub name) and is in a known format,
+    without loading it: what a run spec is checked for before any work."""
+    location, _ = parse_reference(reference)
+    if not isinstance(location, str):
+        format_of(location)
+
+
 def format_name(reference: str | Path) -> str:
     """The name of the format a reference is read in."""
     location, _ = parse_reference(reference)

@@ -1,0 +1,301 @@
+"""Faults, the way trusted systems test themselves: real processes on loopback, bounded in
+time, each asserting that nothing is lost or duplicated and that a re-run completes once.
+
+- a full disk during a store write and during a model export (a size-limited tmpfs under the
+  test's own folder): one clear line, the store whole, no partial folder;
+- two experiments started at once under one name;
+- (with the Prefect services, below) a worker killed with SIGKILL in the middle of an
+  evaluation, on the pool, with PostgreSQL; the Prefect server stopped for 30 s mid-experiment;
+  a bad spec given as a deployment parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from db import queries
+from db.session import make_engine
+from flows import services
+from hybridcore.config.spec import QUICK_EVAL_SETS, EncoderSettings
+from hybridcore.run import pipeline
+from tests.helpers import QUICK_FIGURES_PER_RUN
+
+SIB = "sib-200?languages=quick&split=test&sample=20"
+CLI = str(Path(sys.executable).parent / "hybrid-eval")
+
+
+@contextmanager
+def small_disk(folder: Path, megabytes: int) -> Iterator[Path]:
+    """A tmpfs of ``megabytes`` mounted on ``folder`` (root only, as CI runs)."""
+    folder.mkdir(parents=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(folder)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {done.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file until the disk is full; returns it (remove it to free the space)."""
+    filler = folder / "filler"
+    with filler.open("wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def cli(env: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=timeout)
+
+
+def one_error_line(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, done.stderr[-3000:]
+    return errors[0]
+
+
+def test_a_full_disk_during_a_store_write_keeps_the_store_whole(tiny_model, shared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("HYBRID_EVAL_HOME", str(tmp_path / "home"))
+    settings = EncoderSettings(precision="fp32")
+    first = pipeline.evaluate_model(str(tiny_model), SIB, settings)
+    second = pipeline.evaluate_model(str(tiny_model), "sib-200?languages=quick&split=test&sample=30", settings)
+    with small_disk(tmp_path / "small", 6) as disk:
+        url = f"duckdb:///{disk / 'store.duckdb'}"
+        env = {"HYBRID_EVAL_HOME": str(tmp_path / "home"), "HYBRID_EVAL_DB_URL": url}
+        done = cli(env, "store", "import", first.path)
+        assert done.returncode == 0, done.stderr[-3000:]
+        before = queries.row_counts(make_engine(url, read_only=True))
+
+        filler = fill(disk)
+        error = one_error_line(cli(env, "store", "import", second.path))
+        assert "No space left on device" in error or "disk full" in error, error
+        filler.unlink()
+
+        engine = make_engine(url, read_only=True)
+        assert queries.row_counts(engine) == before  # the first run whole, nothing of the second
+        verified = cli(env, "store", "verify")
+        assert verified.returncode == 0 and "0 damaged" in verified.stdout, verified.stdout + verified.stderr
+        again = cli(env, "store", "import", second.path)
+        assert again.returncode == 0, again.stderr[-3000:]
+        runs = queries.runs(make_engine(url, read_only=True))
+        assert len(runs) == 2 and (runs["status"] == "completed").all()
+
+
+def test_a_full_disk_during_a_model_export_leaves_no_partial_folder(tiny_model, shared_data, tmp_path):
+    home = tmp_path / "home"
+    train = ["train", "--model", str(tiny_model), "--strategy", "mono", "--steps", "2", "--batch-size", "4"]
+    train += ["--checkpoint-every", "100", "--no-store"]
+    with small_disk(tmp_path / "small", 8) as disk:  # the tiny model's weights alone take 32 MB
+        error = one_error_line(cli({"HYBRID_EVAL_HOME": str(home)}, *train, "--out", str(disk / "model")))
+        assert "disk full" in error and str(disk) in error, error
+        assert list(disk.iterdir()) == []  # no model, no temporary
+
+    # the trained model itself, exported into a home on a full disk: the same
+    with small_disk(tmp_path / "small-home", 30) as disk:
+        error = one_error_line(cli({"HYBRID_EVAL_HOME": str(disk)}, *train))
+        assert "disk full" in error, error
+        trained = disk / "models" / "trained"
+        assert not [p for p in trained.iterdir() if not p.name.endswith(".work")] if trained.exists() else True
+        subprocess.run(["mount", "-o", "remount,size=400m", str(disk)], check=True)
+        done = cli({"HYBRID_EVAL_HOME": str(disk)}, *train)
+        assert done.returncode == 0, done.stderr[-3000:]
+        models = [p for p in trained.iterdir() if not p.name.endswith(".work")]
+        assert len(models) == 1 and (models[0] / "checksums.json").is_file()
+
+
+def test_two_experiments_started_at_once_under_one_name(tiny_model, shared_data, tmp_path):
+    env = {"HYBRID_EVAL_HOME": str(tmp_path / "home"), "HYBRID_EVAL_DB_URL": f"duckdb:///{tmp_path / 'store.duckdb'}"}
+    args = [CLI, "experiment", "--model", str(tiny_model), "--strategy", "mono", "--steps", "2", "--batch-size", "4"]
+    args += ["--experiment", "same-name"]
+    both = [
+        subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=900) for p in both]
+    for process, (out, err) in zip(both, outputs):
+        assert process.returncode == 0, out[-2000:] + err[-3000:]
+    engine = make_engine(env["HYBRID_EVAL_DB_URL"], read_only=True)
+    runs = queries.runs(engine, experiment="same-name")
+    assert sorted(runs["name"]) == ["same-name/mono", "same-name/reference"]  # one of each, not two
+    assert (runs["status"] == "completed").all()
+    per_run = queries.metrics(engine, runs["id"].tolist()).groupby("run_id").size()
+    assert (per_run == QUICK_FIGURES_PER_RUN).all()  # every figure once
+    assert queries.row_counts(engine)["runs"] == 2
+
+
+# --- with the Prefect services: a server, the pool's two workers as two machines, PostgreSQL ---
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def pool(shared_data, postgres, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faults")
+    root, homes = f"file://{folder / 'artifacts'}", [folder / "machine-1", folder / "machine-2"]
+    url, port = postgres.new_database(), free_port()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HYBRID_EVAL_DB_URL", url)
+        env.setenv("HYBRID_EVAL_ARTIFACTS", root)
+        services.start_server(port)
+        try:
+            services.deploy(port)
+            services.start_workers(2, port, homes=homes)
+            yield port, url, homes
+        finally:
+            services.stop_all()
+
+
+def deployment_run(port: int, spec: dict, experiment: str, watch: bool = True) -> subprocess.CompletedProcess:
+    params = ["-p", f"spec={json.dumps(spec)}", "-p", f"experiment={experiment}"]
+    return subprocess.run(
+        [
+            str(services.BIN / "prefect"),
+            "deployment",
+            "run",
+            "hybrid-eval/default",
+            *(["--watch"] if watch else []),
+            *params,
+        ],
+        env=services.environment(port),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def tiny_pool_spec(tiny_model) -> dict:
+    return {"model": str(tiny_model), "eval_sets": list(QUICK_EVAL_SETS), "train": {"steps": 2, "batch_size": 4}}
+
+
+def assert_stored_once(url: str, experiment: str) -> None:
+    engine = make_engine(url)
+    runs = queries.runs(engine, experiment=experiment)
+    assert sorted(runs["strategy"]) == ["cross", "hybrid", "mono", "reference"], runs[["name", "status"]]
+    assert (runs["status"] == "completed").all(), runs[["name", "status", "error"]]
+    per_run = queries.metrics(engine, runs["id"].tolist()).groupby("run_id").size()
+    assert len(per_run) == 4 and (per_run == QUICK_FIGURES_PER_RUN).all()
+
+
+def processes_of(home: Path) -> list[int]:
+    """Every process whose environment names ``home`` as its HYBRID_EVAL_HOME (the worker and its flow runs)."""
+    marker = f"HYBRID_EVAL_HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def restart_worker(port: int, homes: list[Path], index: int) -> None:
+    env = services.environment(port)
+    env.update(HYBRID_EVAL_HOME=str(homes[index]), HYBRID_EVAL_MACHINE=f"machine-{index + 1}")
+    name = f"worker-{index + 1}"
+    services._spawn(
+        name,
+        [str(services.BIN / "prefect"), "worker", "start", "--pool", services.POOL, "--name", name, "--limit", "2"],
+        env,
+    )
+
+
+def test_a_bad_spec_as_a_deployment_parameter_runs_nothing(pool, tiny_model):
+    port, url, homes = pool
+    bad = {**tiny_pool_spec(tiny_model), "train": {"steps": 0, "batch_size": 4}}
+    done = deployment_run(port, bad, "bad-spec")
+    assert done.returncode != 0
+    text = done.stdout + done.stderr
+    assert "steps" in text and "greater than or equal to 1" in text, text[-3000:]
+    assert queries.runs(make_engine(url), experiment="bad-spec").empty  # nothing stored
+
+
+def test_a_worker_killed_in_the_middle_of_an_evaluation(pool, tiny_model):
+    """SIGKILL to the machine evaluating the reference (its worker and flow runs), then a re-run."""
+    port, url, homes = pool
+    started = deployment_run(port, tiny_pool_spec(tiny_model), "killed", watch=False)
+    assert started.returncode == 0, started.stderr[-2000:]
+    deadline, victim = time.monotonic() + 600, None
+    while victim is None and time.monotonic() < deadline:
+        for i, home in enumerate(homes):
+            if list((home / "embeddings").rglob("*.safetensors")):  # encoding has begun here
+                victim = i
+                break
+        time.sleep(0.2)
+    assert victim is not None, "no evaluation started"
+    evaluated = len(list((homes[victim] / "evaluations").glob("*/summary.json")))
+    for pid in processes_of(homes[victim]):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert evaluated < 4 * len(QUICK_EVAL_SETS)  # killed before all its evaluations were done
+    assert not processes_of(homes[victim])
+
+    restart_worker(port, homes, victim)
+    done = deployment_run(port, tiny_pool_spec(tiny_model), "killed")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert_stored_once(url, "killed")
+    # nothing half-written survived the kill: every result folder on both machines is whole
+    from hybridcore.files import folder_problem
+
+    for home in homes:
+        for folder in (home / "evaluations").iterdir():
+            assert ".partial" not in folder.name and folder_problem(folder) is None, folder
+
+
+def test_the_prefect_server_stopped_for_30_seconds_mid_experiment(pool, tiny_model):
+    port, url, homes = pool
+    started = deployment_run(
+        port, tiny_pool_spec(tiny_model) | {"train": {"steps": 3, "batch_size": 4}}, "outage", watch=False
+    )
+    assert started.returncode == 0, started.stderr[-2000:]
+    time.sleep(15)  # the experiment is under way: data prepared, the reference evaluating, arms training
+    server_pid = int((services.state_dir() / "server.pid").read_text())
+    os.killpg(server_pid, signal.SIGTERM)
+    time.sleep(30)
+    services.start_server(port)
+    for i in range(2):  # a worker that gave up while the server was away is started again
+        if not any(services._alive(p) for p in processes_of(homes[i])):
+            restart_worker(port, homes, i)
+
+    engine = make_engine(url)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        runs = queries.runs(engine, experiment="outage")
+        if len(runs) == 4 and (runs["status"] == "completed").all():
+            break
+        time.sleep(5)
+    survived = len(runs) == 4 and (runs["status"] == "completed").all()
+    print(f"experiment survived the outage on its own: {survived}")  # for the record (-s)
+    if not survived:
+        done = deployment_run(port, tiny_pool_spec(tiny_model) | {"train": {"steps": 3, "batch_size": 4}}, "outage")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert_stored_once(url, "outage")
