@@ -228,13 +228,19 @@ def restart_worker(port: int, homes: list[Path], index: int) -> None:
 
 
 def test_a_bad_spec_as_a_deployment_parameter_runs_nothing(pool, tiny_model):
+    """The server refuses the flow run: the spec's bounds are in the deployment's parameter schema."""
     port, url, homes = pool
-    bad = {**tiny_pool_spec(tiny_model), "train": {"steps": 0, "batch_size": 4}}
-    done = deployment_run(port, bad, "bad-spec")
-    assert done.returncode != 0
-    text = done.stdout + done.stderr
-    assert "steps" in text and "greater than or equal to 1" in text, text[-3000:]
-    assert queries.runs(make_engine(url), experiment="bad-spec").empty  # nothing stored
+    cases = [
+        ({"steps": 0, "batch_size": 4}, "'spec.train.steps'. Failure reason: 0 is less than the minimum of 1"),
+        ({"steps": "ten", "batch_size": 4}, "'spec.train.steps'. Failure reason: 'ten' is not of type 'integer'"),
+        ({"steps": 2, "learning_rate": -1.0}, "'spec.train.learning_rate'"),
+    ]
+    for train, message in cases:
+        done = deployment_run(port, {**tiny_pool_spec(tiny_model), "train": train}, "bad-spec")
+        text = " ".join((done.stdout + done.stderr).split())
+        assert done.returncode != 0 and message in text, text[-3000:]
+    engine = make_engine(url)  # nothing stored, no flow run to pick up
+    assert not queries.is_initialised(engine) or queries.runs(engine, experiment="bad-spec").empty
 
 
 def test_a_worker_killed_in_the_middle_of_an_evaluation(pool, tiny_model):
@@ -286,16 +292,26 @@ def test_the_prefect_server_stopped_for_30_seconds_mid_experiment(pool, tiny_mod
         if not any(services._alive(p) for p in processes_of(homes[i])):
             restart_worker(port, homes, i)
 
-    engine = make_engine(url)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        runs = queries.runs(engine, experiment="outage")
-        if len(runs) == 4 and (runs["status"] == "completed").all():
-            break
-        time.sleep(5)
-    survived = len(runs) == 4 and (runs["status"] == "completed").all()
-    print(f"experiment survived the outage on its own: {survived}")  # for the record (-s)
-    if not survived:
+    states = flow_run_states(port, "outage", timeout=240)  # until every flow run of the experiment has ended
+    print(f"after the outage: {states}")  # for the record (pytest -s)
+    runs = queries.runs(make_engine(url), experiment="outage")
+    if not (len(runs) == 4 and (runs["status"] == "completed").all()):
         done = deployment_run(port, tiny_pool_spec(tiny_model) | {"train": {"steps": 3, "batch_size": 4}}, "outage")
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert_stored_once(url, "outage")
+
+
+def flow_run_states(port: int, experiment: str, timeout: float) -> dict[str, str]:
+    """Each flow run of the experiment (the parent and its arms) and its state, once all have
+    ended or ``timeout`` passed; a run its worker lost stays Running."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    deadline = time.monotonic() + timeout
+    with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}), get_client(sync_client=True) as client:
+        while True:
+            mine = [r for r in client.read_flow_runs(limit=200) if r.parameters.get("experiment") == experiment]
+            states = {f"{r.name} ({r.parameters.get('strategy', 'experiment')})": r.state.name for r in mine}
+            if (mine and all(r.state.is_final() for r in mine)) or time.monotonic() > deadline:
+                return states
+            time.sleep(5)

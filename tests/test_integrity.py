@@ -184,3 +184,29 @@ def test_artifacts_are_checked_against_what_was_published(tiny_model, shared_dat
     truncate(root / "data" / Path(data.path).name)
     with pytest.raises(DataError, match="published by machine-2"):
         localize(file_url)
+
+
+def test_the_issue_s_case_on_the_real_model_flipped_signs_would_change_bitext_p1(e5_path, shared_data, home, caplog):
+    """The report of issue 23 on e5-small: 2,000 flipped signs in a cached SIB-200 embedding
+    changed bitext P@1 silently. Read back unchecked, this damage changes the figure; checked,
+    the texts are encoded again and the figure is the undamaged one."""
+    from safetensors.numpy import load_file
+
+    from hybridcore.data.formats.registry import load_dataset
+
+    first = pipeline.evaluate_model(str(e5_path), SIB)
+    expected = figures(first.path)
+    entry = max((home / "embeddings").rglob("*.safetensors"), key=lambda p: p.stat().st_size)
+    flip_floats(entry)
+    damaged = load_file(str(entry))["embeddings"]  # what an unchecked cache would have handed back
+    unchecked = figures_of(load_dataset(SIB).evaluate(damaged, damaged))
+    assert unchecked != expected
+    Path(first.path, "summary.json").unlink()
+
+    again = pipeline.evaluate_model(str(e5_path), SIB)
+    assert figures(again.path) == expected and len(warned_about(caplog, entry)) == 1
+
+
+def figures_of(evaluation) -> dict:
+    frame = evaluation.figures()
+    return frame.set_index(["setting", "query_lang", "candidate_lang", "metric"])["value"].to_dict()
