@@ -40,7 +40,7 @@ def store_evaluation(folder: str | Path, origin: str = "evaluate", db_url: str |
             )
         )
         arm, seen, leakage = None, [], []
-    experiment = evaluation_experiment(origin, summary["model"], summary["dataset"])
+    experiment = evaluation_experiment(origin, summary["model"], summary["dataset"], folder)
     name = run_name(experiment, spec, arm)
     fields = run_fields(spec, arm, experiment, seen, leakage, eval_sets=[summary.get("reference", summary["dataset"])])
     timings = {f"evaluate:{summary['dataset']}": summary.get("seconds", 0.0)}

@@ -27,6 +27,7 @@ from db import queries
 from db.session import make_engine
 from flows import services
 from hybridcore.config.spec import QUICK_EVAL_SETS, EncoderSettings
+from hybridcore.files import folder_problem
 from hybridcore.run import pipeline
 from tests.helpers import QUICK_FIGURES_PER_RUN
 
@@ -89,16 +90,24 @@ def test_a_full_disk_during_a_store_write_keeps_the_store_whole(tiny_model, shar
         filler = fill(disk)
         error = one_error_line(cli(env, "store", "import", second.path))
         assert "No space left on device" in error or "disk full" in error, error
+        # the store failing after an evaluation's work: one line naming the folder kept
+        third = "sib-200?languages=quick&split=test&sample=40"
+        error = one_error_line(
+            cli(env, "evaluate", "--model", str(tiny_model), "--dataset", third, "--precision", "fp32")
+        )
+        assert "failed after the work was done" in error and "hybrid-eval store import " in error, error
+        kept = error.rsplit("hybrid-eval store import ", 1)[1].split()[0]
+        assert folder_problem(kept) is None
         filler.unlink()
 
         engine = make_engine(url, read_only=True)
         assert queries.row_counts(engine) == before  # the first run whole, nothing of the second
         verified = cli(env, "store", "verify")
         assert verified.returncode == 0 and "0 damaged" in verified.stdout, verified.stdout + verified.stderr
-        again = cli(env, "store", "import", second.path)
+        again = cli(env, "store", "import", second.path, kept)  # what the line said to run
         assert again.returncode == 0, again.stderr[-3000:]
         runs = queries.runs(make_engine(url, read_only=True))
-        assert len(runs) == 2 and (runs["status"] == "completed").all()
+        assert len(runs) == 3 and (runs["status"] == "completed").all()
 
 
 def test_a_full_disk_during_a_model_export_leaves_no_partial_folder(tiny_model, shared_data, tmp_path):
@@ -270,8 +279,6 @@ def test_a_worker_killed_in_the_middle_of_an_evaluation(pool, tiny_model):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert_stored_once(url, "killed")
     # nothing half-written survived the kill: every result folder on both machines is whole
-    from hybridcore.files import folder_problem
-
     for home in homes:
         for folder in (home / "evaluations").iterdir():
             assert ".partial" not in folder.name and folder_problem(folder) is None, folder

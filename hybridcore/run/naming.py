@@ -28,9 +28,13 @@ def experiment_name(origin: str, spec: RunSpec, when: datetime | None = None) ->
     return f"{origin}-{spec.profile}-{Path(spec.model).name}-{Path(spec.train_set).name}-{utc_stamp(when)}"
 
 
-def evaluation_experiment(origin: str, model: str, dataset: str, when: datetime | None = None) -> str:
-    """A stored evaluation's experiment (``hybrid-eval evaluate``, ``store import``)."""
-    return f"{origin}-{Path(model).name}-{dataset}-{utc_stamp(when)}"
+def evaluation_experiment(
+    origin: str, model: str, dataset: str, result: str | Path, when: datetime | None = None
+) -> str:
+    """A stored evaluation's experiment (``hybrid-eval evaluate``, ``store import``). The
+    result folder's name (its content key) ends it: two results stored in the same second
+    never share a name, so one never replaces the other."""
+    return f"{origin}-{Path(model).name}-{dataset}-{utc_stamp(when)}-{Path(result).name[:8]}"
 
 
 def training_experiment(spec: RunSpec, when: datetime | None = None) -> str:
