@@ -1,8 +1,9 @@
 """Engines for the store: DuckDB by default, any SQLAlchemy URL by setting.
 
 DuckDB admits one writing process at a time and holds a file lock while a connection is
-open, so engines use ``NullPool`` (connections close when released), opening a connection
-waits (with backoff) while another process holds the lock, and writers retry the same way.
+open, so engines use ``NullPool`` (connections close when released), opening a writable
+connection waits (with backoff) while another process holds the lock, and writers retry the
+same way.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def make_engine(url: str | None = None, read_only: bool = False) -> Engine:
         # the server refuses every write in these sessions, so a reader cannot change the store
         connect_args = {"options": "-c default_transaction_read_only=on"}
     engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
-    if is_duckdb(url):
+    if is_duckdb(url) and not read_only:  # a reader (the dashboard) says "being written" at once instead
 
         @event.listens_for(engine, "do_connect")
         def connect_when_free(dialect, record, cargs, cparams):  # another process may hold the file a moment

@@ -105,11 +105,13 @@ def init_store(engine: Engine, allow_old_layout: bool = False) -> None:
     def write() -> None:
         Base.metadata.create_all(engine)
         with engine.begin() as conn:
-            conn.execute(
-                upsert(StoreInfo).on_conflict_do_nothing(index_elements=["key"]),
-                [{"key": "schema_version", "value": str(SCHEMA_VERSION)}],
-            )
-            version = conn.execute(select(StoreInfo.value).where(StoreInfo.key == "schema_version")).scalar_one()
+            version = conn.execute(select(StoreInfo.value).where(StoreInfo.key == "schema_version")).scalar()
+            if version is None:  # written only once, so checking a store writes nothing
+                conn.execute(
+                    upsert(StoreInfo).on_conflict_do_nothing(index_elements=["key"]),
+                    [{"key": "schema_version", "value": str(SCHEMA_VERSION)}],
+                )
+                version = str(SCHEMA_VERSION)
             if int(version) > SCHEMA_VERSION:
                 raise StoreUnavailable(
                     f"store {describe(engine)} has schema version {version}, written by newer hybrid-eval code; "
