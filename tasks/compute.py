@@ -3,9 +3,11 @@
 With a Prefect server, a slot is a slot of Prefect's own global concurrency limit for the
 machine, ``compute-<machine>`` (``HYBRID_EVAL_COMPUTE_SLOTS`` slots, created on first use): the
 server keeps the queue, ``prefect gcl ls`` and the UI show it, and a killed worker's slot
-comes back when its lease lapses. A run without a server (Prefect's ephemeral API, as
-``hybrid-eval experiment`` runs by default) has no one to ask, so it keeps the host file lock
-of ``hybridcore.run.compute``.
+comes back when its lease lapses. Not across a restart of the server: Prefect 3.9.1 keeps
+leases in memory, so slots held while it went down stay taken until
+``prefect gcl update compute-<machine> --active-slots 0`` (``tests/test_faults.py``). A run
+without a server (Prefect's ephemeral API, as ``hybrid-eval experiment`` runs by default) has
+no one to ask, so it keeps the host file lock of ``hybridcore.run.compute``.
 """
 
 from __future__ import annotations
