@@ -92,8 +92,10 @@ def prefect(port: int, *args: str) -> subprocess.CompletedProcess:
 
 def deploy(port: int = 4200) -> None:
     """Create the process work pool (if missing) and every deployment of prefect.yaml."""
-    pools = prefect(port, "work-pool", "ls").stdout
-    if POOL not in pools:
+    found = subprocess.run(
+        [str(BIN / "prefect"), "work-pool", "inspect", POOL], env=environment(port), capture_output=True, text=True
+    )
+    if found.returncode != 0:  # no such pool yet
         prefect(port, "work-pool", "create", POOL, "--type", "process")
     prefect(port, "--no-prompt", "deploy", "--all")
 

@@ -175,6 +175,9 @@ def pool(shared_data, postgres, tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HYBRID_EVAL_DB_URL", url)
         env.setenv("HYBRID_EVAL_ARTIFACTS", root)
+        # its own control home: its own Prefect database and service records, so what the
+        # faults leave behind (runs lost in an outage) never meets another module's server
+        env.setenv("HYBRID_EVAL_HOME", str(folder / "control"))
         services.start_server(port)
         try:
             services.deploy(port)
