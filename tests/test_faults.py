@@ -318,8 +318,8 @@ def test_the_prefect_server_stopped_for_30_seconds_mid_experiment(pool, tiny_mod
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            if f"compute-machine-{i + 1}" in services.prefect(port, "gcl", "ls").stdout:
-                services.prefect(port, "gcl", "update", f"compute-machine-{i + 1}", "--active-slots", "0")
+            limit = ["gcl", "update", f"compute-machine-{i + 1}", "--active-slots", "0"]
+            subprocess.run([str(services.BIN / "prefect"), *limit], env=services.environment(port), capture_output=True)
             restart_worker(port, homes, i)
         done = deployment_run(port, tiny_pool_spec(tiny_model) | {"train": {"steps": 3, "batch_size": 4}}, "outage")
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
