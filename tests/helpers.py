@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import socket
 from dataclasses import replace
 
 import numpy as np
@@ -59,3 +60,10 @@ AFRIQA_FIGURES_PER_RUN = 9 * 2 * 6
 SIB_QUICK_FIGURES_PER_RUN = 14 * 2 * 3 + 15 * 2
 # What the quick profile stores per run: XQuAD-R, AfriQA and SIB-200's quick subset.
 QUICK_FIGURES_PER_RUN = XQUAD_FIGURES_PER_RUN + AFRIQA_FIGURES_PER_RUN + SIB_QUICK_FIGURES_PER_RUN
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -14,6 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
+
+from tests.helpers import free_port
 
 
 def _binary(name: str) -> str:
@@ -23,19 +24,13 @@ def _binary(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PostgresServer:
     """One server in a temporary folder; ``new_database()`` gives each test a clean store."""
 
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="hybrid-eval-pg-"))
         self.data = self.folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         # PostgreSQL refuses to run as root: there, its own user runs it.
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         self.user = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")

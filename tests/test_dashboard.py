@@ -22,6 +22,7 @@ from db.models import Run
 from db.session import make_engine
 from hybridcore.analysis.coverage import ALL_LANGUAGES, FINE_TUNING, NEVER, PRETRAINING
 from hybridcore.model.pretraining import XLM_R
+from tests.helpers import free_port
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 STRATEGIES = ("reference", "mono", "cross", "hybrid")
@@ -363,12 +364,6 @@ def test_every_view_reads_a_postgresql_store_while_a_run_writes(
     assert queries.metrics(engine, [writing]).empty
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.real
 @pytest.mark.parametrize("which", ["seeded_store", "first_run_store"])
 def test_every_view_renders_in_a_real_browser(which, request, tmp_path):
@@ -377,7 +372,7 @@ def test_every_view_renders_in_a_real_browser(which, request, tmp_path):
     url = request.getfixturevalue(which)
     from dashboard.snapshot import Browser
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HYBRID_EVAL_DB_URL": url}
     server = subprocess.Popen(
         [

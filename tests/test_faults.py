@@ -29,7 +29,7 @@ from flows import services
 from hybridcore.config.spec import QUICK_EVAL_SETS, EncoderSettings
 from hybridcore.files import folder_problem
 from hybridcore.run import pipeline
-from tests.helpers import QUICK_FIGURES_PER_RUN
+from tests.helpers import QUICK_FIGURES_PER_RUN, free_port
 
 SIB = "sib-200?languages=quick&split=test&sample=20"
 CLI = str(Path(sys.executable).parent / "hybrid-eval")
@@ -157,14 +157,6 @@ def test_two_experiments_started_at_once_under_one_name(tiny_model, shared_data,
 
 
 # --- with the Prefect services: a server, the pool's two workers as two machines, PostgreSQL ---
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ the rows in the store."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 from pathlib import Path
 
@@ -16,13 +15,7 @@ from db import queries
 from db.session import make_engine
 from flows import services
 from hybridcore.config.spec import QUICK_EVAL_SETS
-from tests.helpers import QUICK_FIGURES_PER_RUN
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import QUICK_FIGURES_PER_RUN, free_port
 
 
 @pytest.fixture(scope="module")
