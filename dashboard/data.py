@@ -32,7 +32,7 @@ def store_url() -> str:
 
 @st.cache_resource
 def _engine(url: str) -> Engine:
-    return make_engine(url, read_only=True)
+    return make_engine(url, read_only=True, wait=False)  # says "being written" at once instead
 
 
 def _read(url: str, query: Callable[[Engine], T]) -> T:

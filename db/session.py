@@ -1,9 +1,9 @@
 """Engines for the store: DuckDB by default, any SQLAlchemy URL by setting.
 
 DuckDB admits one writing process at a time and holds a file lock while a connection is
-open, so engines use ``NullPool`` (connections close when released), opening a writable
-connection waits (with backoff) while another process holds the lock, and writers retry the
-same way.
+open, so engines use ``NullPool`` (connections close when released), and opening a
+connection waits (with backoff) while another process holds the lock. Only an interactive
+reader (the dashboard) asks not to wait, so that it can say "being written" at once.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ def duckdb_path(url: str) -> Path | None:
     return None if path in ("", ":memory:") else Path(path)
 
 
-def make_engine(url: str | None = None, read_only: bool = False) -> Engine:
-    """An engine that holds no connection (and so no file lock) between uses."""
+def make_engine(url: str | None = None, read_only: bool = False, wait: bool = True) -> Engine:
+    """An engine that holds no connection (and so no file lock) between uses; with ``wait``,
+    connecting to a DuckDB file another process holds waits for it."""
     url = url or default_url()
     connect_args = {}
     if is_duckdb(url):
@@ -52,7 +53,7 @@ def make_engine(url: str | None = None, read_only: bool = False) -> Engine:
         # the server refuses every write in these sessions, so a reader cannot change the store
         connect_args = {"options": "-c default_transaction_read_only=on"}
     engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
-    if is_duckdb(url) and not read_only:  # a reader (the dashboard) says "being written" at once instead
+    if is_duckdb(url) and wait:
 
         @event.listens_for(engine, "do_connect")
         def connect_when_free(dialect, record, cargs, cparams):  # another process may hold the file a moment

@@ -224,6 +224,20 @@ def processes_of(home: Path) -> list[int]:
     return found
 
 
+def kill_all(home: Path, within: float = 30.0) -> None:
+    """SIGKILL every process of ``home`` until none is left: a worker may start a flow run's
+    process between one listing and its own death."""
+    deadline = time.monotonic() + within
+    while found := processes_of(home):
+        assert time.monotonic() < deadline, f"still alive after {within:.0f} s: {found}"
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+
+
 def restart_worker(port: int, homes: list[Path], index: int) -> None:
     env = services.environment(port)
     env.update(HYBRID_EVAL_HOME=str(homes[index]), HYBRID_EVAL_MACHINE=f"machine-{index + 1}")
@@ -265,13 +279,8 @@ def test_a_worker_killed_in_the_middle_of_an_evaluation(pool, tiny_model):
         time.sleep(0.2)
     assert victim is not None, "no evaluation started"
     evaluated = len(list((homes[victim] / "evaluations").glob("*/summary.json")))
-    for pid in processes_of(homes[victim]):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    kill_all(homes[victim])
     assert evaluated < 4 * len(QUICK_EVAL_SETS)  # killed before all its evaluations were done
-    assert not processes_of(homes[victim])
 
     restart_worker(port, homes, victim)
     done = deployment_run(port, tiny_pool_spec(tiny_model), "killed")
@@ -305,11 +314,7 @@ def test_the_prefect_server_stopped_for_30_seconds_mid_experiment(pool, tiny_mod
         # and free their compute slots: the restarted server lost the leases of the slots held
         # during the outage (Prefect 3.9.1 keeps leases in memory), so they would stay taken.
         for i, home in enumerate(homes):
-            for pid in processes_of(home):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            kill_all(home)
             limit = ["gcl", "update", f"compute-machine-{i + 1}", "--active-slots", "0"]
             subprocess.run([str(services.BIN / "prefect"), *limit], env=services.environment(port), capture_output=True)
             restart_worker(port, homes, i)

@@ -169,3 +169,34 @@ def test_a_writer_killed_while_storing_leaves_no_partial_rows(engine, shared_dat
     store_results(engine, again, [evaluation])
     counts = queries.row_counts(engine)
     assert counts["runs"] == 1 and counts["metrics"] == sum(len(g.per_query) for g in evaluation.groups)
+
+
+_HOLDER = """
+import sys, time, duckdb
+conn = duckdb.connect(sys.argv[1])
+conn.execute("create table held (x integer)")
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.close()
+"""
+
+
+def test_a_reader_waits_for_a_writer_unless_it_asks_not_to(tmp_path):
+    """The report step of one experiment reads while another experiment writes: it waits.
+    The dashboard asks not to wait, and is told at once."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    path = tmp_path / "store.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path), "2"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(Exception, match="(?i)lock"):
+            with make_engine(f"duckdb:///{path}", read_only=True, wait=False).connect() as conn:
+                conn.execute(text("select 1"))
+        with make_engine(f"duckdb:///{path}", read_only=True).connect() as conn:
+            assert conn.execute(text("select count(*) from held")).scalar() == 0
+    finally:
+        holder.wait(timeout=30)
