@@ -12,6 +12,7 @@ def heatmap(
     diverging: bool = False,
     marks: pd.DataFrame | None = None,
     value_title: str = "mAP",
+    value_format: str = "{:.2f}",
 ) -> alt.LayerChart:
     """Query language x candidate language; ``marks`` (query_lang, candidate_lang, significant)
     puts a star on significant cells. ``diverging`` centres the colours on zero (differences)."""
@@ -28,7 +29,7 @@ def heatmap(
             bool(flags.get((q, c), False)) for q, c in zip(long["query_lang"], long["candidate_lang"])
         ]
     long["label"] = [
-        ("" if pd.isna(v) else f"{v:+.3f}" if diverging else f"{v:.2f}") + ("*" if s else "")
+        ("" if pd.isna(v) else f"{v:+.3f}" if diverging else value_format.format(v)) + ("*" if s else "")
         for v, s in zip(long["value"], long["significant"])
     ]
     # light text on the dark ends of the colour scale

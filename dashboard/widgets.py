@@ -9,7 +9,8 @@ import streamlit as st
 
 from dashboard import data
 from hybridcore.analysis import coverage
-from hybridcore.analysis.figures import strategy_rank
+from hybridcore.analysis.figures import pool_statement, strategy_rank
+from hybridcore.eval.pools import pool_caveat
 
 
 def show(view: Callable[[], None]) -> None:
@@ -120,9 +121,42 @@ def run_scores(
     return data.scores(tuple(mapping), mapping, dataset, metric)
 
 
-def run_languages(runs: pd.DataFrame, chosen: list[str]) -> tuple[set[str], list[str] | None]:
-    """The chosen runs' fine-tuning and pretraining languages (``coverage.run_languages``)."""
-    return coverage.run_languages(runs[runs["name"].isin(chosen)])
+def run_languages(runs: pd.DataFrame, chosen: list[str]) -> tuple[set[str], coverage.Exposure | None]:
+    """The chosen runs' fine-tuning languages and their model's exposure
+    (``coverage.run_languages``), in the coverage scheme picked in the sidebar: the exposure
+    card's labels, or the old three groups (XLM-R's CC-100 list) to compare with."""
+    scheme = st.sidebar.radio(
+        "Coverage groups",
+        coverage.SCHEMES,
+        key="coverage-scheme",
+        help="Exposure card: what the model's training stages document, with sources. CC-100 (old): "
+        "seen in fine-tuning / in XLM-R's pretraining list / never seen, as figures were labelled before.",
+    )
+    return coverage.run_languages(runs[runs["name"].isin(chosen)], scheme)
+
+
+def exposure_caption(fine_tuning: set[str], exposure: coverage.Exposure | None, figures: pd.DataFrame) -> None:
+    """What the coverage labels mean for these runs, and the flags of the sets they were evaluated on."""
+    seen = ", ".join(sorted(fine_tuning)) or "none"
+    if exposure is None:
+        st.caption(f"Seen in fine-tuning: {seen}. The model has no exposure card: other languages are *unknown*.")
+    elif exposure.scheme == coverage.CC100:
+        st.caption(
+            f"Seen in fine-tuning: {seen}; *pretraining only*: in XLM-R's CC-100 list ({len(exposure.pretraining)} "
+            "languages); *never seen*: neither. The old scheme, kept for comparison: the model's own training "
+            "stages saw more (pick *exposure card*)."
+        )
+    else:
+        st.caption(
+            f"Seen in fine-tuning: {seen}; *supervised retrieval data*: {len(exposure.supervised)} languages of the "
+            f"base model's supervised stage; *documented pretraining*: {len(exposure.pretraining)} languages its "
+            "pretraining corpora document; *no documented exposure*: none of its stages documents the language, "
+            f"but {len(exposure.undocumented)} corpora publish no language list ({', '.join(exposure.undocumented)}), "
+            "so this is not *never seen*. Source: the model's exposure card."
+        )
+    for dataset in dict.fromkeys(figures["dataset"]):
+        for line in coverage.exposure_notes(str(dataset), exposure):
+            st.warning(f"{dataset}: {line}")
 
 
 def pick_dataset(figures: pd.DataFrame, key: str, settings: tuple[str, ...] | None = None) -> str:
@@ -133,7 +167,18 @@ def pick_dataset(figures: pd.DataFrame, key: str, settings: tuple[str, ...] | No
     if not datasets:
         st.info(f"The chosen runs have no figures of the settings this view shows ({', '.join(settings or ())}).")
         st.stop()
-    return st.sidebar.selectbox("Evaluation set", datasets, key=key)
+    dataset = st.sidebar.selectbox("Evaluation set", datasets, key=key)
+    pool_caption(figures[figures["dataset"] == dataset])
+    return dataset
+
+
+def pool_caption(figures: pd.DataFrame) -> None:
+    """What one dataset's figures were measured on (groups, queries, pool sizes; the sampled
+    pool's caveat), above the view's figures."""
+    if figures.empty:
+        return
+    statement = pool_statement(figures)
+    (st.warning if pool_caveat(str(figures["dataset"].iloc[0])) else st.caption)(statement)
 
 
 def show_tests(table: pd.DataFrame) -> None:

@@ -61,6 +61,7 @@ class Run(Base):
     eval_sets: Mapped[str] = mapped_column(String)  # comma-separated
     seen_languages: Mapped[str | None] = mapped_column(String)  # comma-separated: the fine-tuning languages
     pretraining_languages: Mapped[str | None] = mapped_column(String)  # comma-separated; NULL: unknown
+    exposure: Mapped[dict | None] = mapped_column(JSON)  # the model's exposure card as recorded; NULL: no card
     config: Mapped[dict] = mapped_column(JSON)
     seed: Mapped[int | None] = mapped_column(Integer)
     code_version: Mapped[str | None] = mapped_column(String)
@@ -70,6 +71,7 @@ class Run(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     timings: Mapped[dict | None] = mapped_column(JSON)
+    training: Mapped[dict | None] = mapped_column(JSON)  # the kept step, early stop, realised mono share
     leakage: Mapped[list | None] = mapped_column(JSON)
 
 
@@ -92,6 +94,7 @@ class MetricRow(GroupKey, Base):
     metric: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[float | None] = mapped_column(Double)
     n_queries: Mapped[int] = mapped_column(Integer)
+    pool_size: Mapped[int | None] = mapped_column(Integer)  # candidates ranked per query; NULL: not recorded
 
 
 class QueryIdList(Base):

@@ -41,6 +41,7 @@ RUN_COLUMNS = (
     "eval_sets",
     "seen_languages",
     "pretraining_languages",
+    "exposure",
     "seed",
     "code_version",
     "machine",
@@ -49,6 +50,7 @@ RUN_COLUMNS = (
     "started_at",
     "ended_at",
     "timings",
+    "training",
     "leakage",
     "config",
 )

@@ -31,7 +31,9 @@ T = TypeVar("T")
 
 # What a caller describes a run with; the rest of queries.RUN_COLUMNS the store keeps itself.
 RUN_FIELDS = tuple(
-    c for c in queries.RUN_COLUMNS if c not in ("id", "name", "status", "error", "started_at", "ended_at", "timings")
+    c
+    for c in queries.RUN_COLUMNS
+    if c not in ("id", "name", "status", "error", "started_at", "ended_at", "timings", "training")
 )
 
 
@@ -117,16 +119,17 @@ def init_store(engine: Engine, allow_old_layout: bool = False) -> None:
                     f"store {describe(engine)} has schema version {version}, written by newer hybrid-eval code; "
                     f"this code reads version {SCHEMA_VERSION}: update hybrid-eval"
                 )
-            present = queries.table_columns(conn, Run.__tablename__)
-            for column in Run.__table__.columns:
-                if column.name not in present and column.nullable:
-                    # identifiers from our own models, not from input
-                    conn.execute(
-                        text(
-                            f"ALTER TABLE {Run.__tablename__} ADD COLUMN {column.name} "
-                            f"{column.type.compile(engine.dialect)}"
+            for table in (Run.__table__, MetricRow.__table__):
+                present = queries.table_columns(conn, table.name)
+                for column in table.columns:
+                    if column.name not in present and column.nullable:
+                        # identifiers from our own models, not from input
+                        conn.execute(
+                            text(
+                                f"ALTER TABLE {table.name} ADD COLUMN {column.name} "
+                                f"{column.type.compile(engine.dialect)}"
+                            )
                         )
-                    )
 
     _write(engine, write)
 
@@ -224,6 +227,7 @@ def store_results(
     artifacts: Iterable[tuple[str, str]] = (),
     timings: dict | None = None,
     ended_at: datetime | None = None,
+    training: dict | None = None,
 ) -> None:
     """Replace the run's figures, per-query scores and artifacts, and mark it completed (now,
     or at ``ended_at``), all in one transaction: a reader sees the old results or the new
@@ -232,6 +236,7 @@ def store_results(
     figures = pd.concat([e.figures() for e in evaluations], ignore_index=True) if evaluations else pd.DataFrame()
     if not figures.empty:
         figures.insert(0, "run_id", run_id)
+        figures["pool_size"] = figures["pool_size"].astype(object).where(figures["pool_size"].notna(), None)
     id_lists, scores = packed_scores(run_id, evaluations)
     arts = pd.DataFrame(
         [{"run_id": run_id, "kind": k, "path": p} for k, p in artifacts], columns=["run_id", "kind", "path"]
@@ -248,7 +253,7 @@ def store_results(
             conn.execute(
                 update(Run)
                 .where(Run.id == run_id)
-                .values(status="completed", ended_at=ended_at or _now(), timings=timings)
+                .values(status="completed", ended_at=ended_at or _now(), timings=timings, training=training)
             )
 
     _write(engine, write)

@@ -160,8 +160,10 @@ def evaluate(
     encoder_fields: dict | None = None,
 ) -> None:
     """Encode a dataset with a model and print its figures, per setting and per language with
-    each language's coverage (seen in fine-tuning, pretraining only, never seen)."""
+    each language's coverage (seen in fine-tuning, supervised retrieval data, documented
+    pretraining, no documented exposure, unknown) and the evaluation set's exposure flags."""
     from flows.recording import store_evaluation
+    from hybridcore.analysis.coverage import Exposure, exposure_notes
     from hybridcore.analysis.tables import language_table, summary_table
     from hybridcore.data.dataset import LoadOptions
     from hybridcore.data.formats.registry import load_dataset
@@ -199,7 +201,10 @@ def evaluate(
         f"model {model} ({summary['model_path']}) on {summary['device']}, {summary['dtype'].removeprefix('torch.')}"
     )
     typer.echo(f"\n{summary_table(evaluation)}")
-    typer.echo(f"\n{language_table(evaluation, summary['fine_tuning_languages'], summary['pretraining_languages'])}")
+    exposure = Exposure.from_record(summary.get("exposure"))
+    typer.echo(f"\n{language_table(evaluation, summary['fine_tuning_languages'], exposure)}")
+    for line in exposure_notes(evaluation.dataset, exposure):
+        typer.echo(line)
     for key, value in evaluation.notes.items():
         if key != "folders":
             typer.echo(f"{key}: {value}")
@@ -226,8 +231,9 @@ def experiment(
     profile: Annotated[
         str,
         typer.Option(
-            help=f"{' or '.join(PROFILES)}: quick takes minutes on 2 CPU cores, standard adds "
-            "seeds and an alpha sweep, full is the paper-scale run."
+            help=f"{' or '.join(PROFILES)}: quick is a smoke test of minutes on 2 CPU cores (sampled "
+            "pools: not comparable with the benchmarks), standard the whole sets and pools at three "
+            "seeds with an alpha sweep, full the paper-scale run."
         ),
     ] = SPEC.profile,
     spec_file: Annotated[
@@ -397,9 +403,11 @@ def compare(
     ] = None,
     seen: Annotated[Optional[str], typer.Option(help="Comma-separated languages seen in fine-tuning.")] = None,
 ) -> None:
-    """Runs side by side, per coverage group: languages seen in fine-tuning, in pretraining
-    only (as the first result records its model's), never seen."""
+    """Runs side by side, per coverage group (seen in fine-tuning, supervised retrieval
+    data, documented pretraining, no documented exposure; as the first result records its
+    model's exposure card)."""
     from hybridcore.analysis.comparison import figures_from_results
+    from hybridcore.analysis.coverage import Exposure, exposure_notes
     from hybridcore.analysis.tables import coverage_table
     from hybridcore.data.formats.registry import load_dataset
     from hybridcore.eval.results import read_summary
@@ -412,14 +420,15 @@ def compare(
         label, _, path = str(item).rpartition("=")
         folder = Path(path).parent if Path(path).name == "summary.json" else Path(path)
         records[label or folder.name] = read_summary(folder)
-    pretraining = next(iter(records.values())).get("pretraining_languages")
+    exposure = Exposure.from_record(next(iter(records.values())).get("exposure"))
     typer.echo(
         f"seen in fine-tuning: {','.join(sorted(languages)) or '-'}; "
-        f"pretraining languages: {'unknown' if pretraining is None else len(pretraining)}"
+        f"exposure card: {'none (exposure unknown)' if exposure is None else 'recorded'}"
     )
     figures = figures_from_results(records)
     for dataset in figures["dataset"].unique():
-        typer.echo(f"\n{dataset}\n{coverage_table(figures, list(records), dataset, languages, pretraining)}")
+        notes = "".join(f"\n{line}" for line in exposure_notes(str(dataset), exposure))
+        typer.echo(f"\n{dataset}{notes}\n{coverage_table(figures, list(records), dataset, languages, exposure)}")
 
 
 @app.command()

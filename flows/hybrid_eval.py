@@ -49,6 +49,7 @@ def train_and_evaluate(
     name = run_name(experiment, spec, arm)
     run_id = open_run(name, run_fields(spec, arm, experiment, data.languages, leakage), db_url)
     timings: dict[str, float] = {}
+    training = None
     try:
         artifacts: list[tuple[str, str]] = []
         model = spec.model
@@ -58,6 +59,7 @@ def train_and_evaluate(
             timings["wait:train"] = trained.slot_wait_seconds
             timings["train"] = time.perf_counter() - started - trained.slot_wait_seconds
             timings["train_examples_per_second"] = trained.examples_per_second
+            training = trained.selection
             model = trained.path
             artifacts.append(("model", trained.path))
         folders = []
@@ -68,7 +70,7 @@ def train_and_evaluate(
             timings[f"evaluate:{dataset}"] = time.perf_counter() - started - result.slot_wait_seconds
             folders.append(result.path)
             artifacts.append(("evaluation", result.path))
-        store_results(run_id, folders, artifacts, timings, db_url)
+        store_results(run_id, folders, artifacts, timings, db_url, training)
     except BaseException as err:
         mark_failed(run_id, f"{type(err).__name__}: {err}", db_url)
         raise

@@ -26,14 +26,19 @@ def open_run(name: str, fields: dict, db_url: str | None = None) -> int:
 
 @task
 def store_results(
-    run_id: int, result_folders: list[str], artifacts: list[tuple[str, str]], timings: dict, db_url: str | None = None
+    run_id: int,
+    result_folders: list[str],
+    artifacts: list[tuple[str, str]],
+    timings: dict,
+    db_url: str | None = None,
+    training: dict | None = None,
 ) -> None:
     """All of a run's figures in one transaction (result folders local or in the artifact
     root). A store that fails now, after the work, is one line naming the folders kept."""
     evaluations = [load_evaluation(localize(folder)) for folder in result_folders]
     engine = make_engine(db_url)
     try:
-        store.store_results(engine, run_id, evaluations, artifacts, timings)
+        store.store_results(engine, run_id, evaluations, artifacts, timings, training=training)
     except Exception as err:
         if not store.is_store_failure(err):
             raise

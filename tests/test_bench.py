@@ -78,8 +78,10 @@ def test_sample_keeps_whole_question_groups_with_all_their_answers(xquad):
     ids = {q.id for q in sample.questions}
     assert len(ids) == 20 and len(sample.questions) == 20 * len(xquad.languages)
     assert all(len([q for q in sample.questions if q.id == i]) == len(xquad.languages) for i in ids)
-    candidate_ids = {c.id for c in sample.candidates}
-    assert candidate_ids == {r for q in sample.questions for r in q.relevant}
+    assert sample.candidates == xquad.candidates and sample.name == xquad.name  # the benchmark's own pool
+    shrunk = xquad.sample(20, seed=3, whole_pool=False)
+    assert shrunk.questions == sample.questions and shrunk.name == "xquad-r-sampled-pool"
+    assert {c.id for c in shrunk.candidates} == {r for q in sample.questions for r in q.relevant}
     assert sample == xquad.sample(20, seed=3) and sample != xquad.sample(20, seed=4)
 
 

@@ -54,7 +54,7 @@ def test_evaluate_prints_the_table_and_writes_every_figure(lareqa_run):
     output, record, _ = lareqa_run
     for label in ("Mo", "Cr", "Mul", "mAP", "R@1", "R@10", "rank dist", "tokens/s"):
         assert label in output
-    assert set(record["summary"]) == {"mono", "cross", "multi"}
+    assert set(record["summary"]) == {"mono", "cross", "multi", "mul_rank"}
     pairs = {(g["setting"], g["query_lang"], g["candidate_lang"]) for g in record["groups"]}
     assert pairs == {
         ("mono", "en", "en"),
@@ -63,7 +63,9 @@ def test_evaluate_prints_the_table_and_writes_every_figure(lareqa_run):
         ("cross", "th", "en"),
         ("multi", "en", "all"),
         ("multi", "th", "all"),
+        *(("mul_rank", x, y) for x in ("en", "th") for y in ("en", "th")),  # Mul's ranking, per answer language
     }
+    assert all(g["pool_size"] for g in record["groups"])  # every table can say what it ranked against
     assert record["code_version"] and record["tokens_encoded"] > 0 and record["candidate_context"] is True
     spec = record["spec"]  # the run specification, written into the result folder
     assert (
@@ -247,7 +249,8 @@ def test_compare_groups_languages_by_coverage(tmp_path):
                 "metrics": {"map": 0.5, "rank_distance": 10.0},
             },
         ]
-        return {"groups": groups, "pretraining_languages": ["en", "th"]}
+        card = {"card": "test", "file": "test.json", "sha256": "0" * 64, "supervised": [], "pretraining": ["en", "th"]}
+        return {"groups": groups, "exposure": card}
 
     for name, figures in (("a", record(0.8, 0.4)), ("b", record(0.9, 0.6))):
         (tmp_path / name).mkdir()
@@ -256,9 +259,9 @@ def test_compare_groups_languages_by_coverage(tmp_path):
     for expected in (
         r"ref\s+all languages\s+0\.600",
         r"seen in fine-tuning\s+0\.800",
-        r"pretraining only\s+0\.400",
+        r"documented pretraining\s+0\.400",
         r"hybrid\s+all languages\s+0\.750",
-        r"pretraining only\s+0\.600",
+        r"documented pretraining\s+0\.600",
     ):
         assert re.search(expected, out), (expected, out)
 
@@ -266,6 +269,9 @@ def test_compare_groups_languages_by_coverage(tmp_path):
 def test_evaluate_afriqa_prints_languages_with_their_coverage(tiny_model, shared_data, tmp_path):
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
+    stage = {"stage": "contrastive_pretraining", "name": "t", "source": "this test"}
+    corpora = [{"name": "c", "languages": ["en", "hau"], "source": "this test"}]
+    (model / "exposure_card.json").write_text(json.dumps({"model": "tiny", "stages": [{**stage, "corpora": corpora}]}))
     (model / "pretraining_languages.json").write_text('{"languages": ["en", "hau"], "source": "this test"}')
     out = invoke(
         "evaluate",
@@ -280,10 +286,11 @@ def test_evaluate_afriqa_prints_languages_with_their_coverage(tiny_model, shared
         "--out",
         str(tmp_path / "r"),
     ).output
-    assert re.search(r"ha\s+pretraining only", out) and re.search(r"yo\s+never seen", out)
+    assert re.search(r"ha\s+documented pretraining", out) and re.search(r"yo\s+no documented exposure", out)
     assert "questions_left_out: {'ha': 0, 'yo': 1}" in out and "pool_passages: 6191" in out
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert summary["format"] == "afriqa" and summary["pretraining_languages"] == ["en", "ha"]
+    assert summary["format"] == "afriqa" and summary["pretraining_languages"] == ["en", "ha"]  # the old scheme's list
+    assert summary["exposure"]["pretraining"] == ["en", "ha"] and summary["exposure"]["card"] == "tiny"
     assert {(g["setting"], g["query_lang"]) for g in summary["groups"]} == {
         (s, x) for s in ("native", "translated") for x in ("ha", "yo")
     }

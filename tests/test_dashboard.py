@@ -20,7 +20,8 @@ from streamlit.testing.v1 import AppTest
 from db import queries, store
 from db.models import Run
 from db.session import make_engine
-from hybridcore.analysis.coverage import ALL_LANGUAGES, FINE_TUNING, NEVER, PRETRAINING
+from hybridcore.analysis.coverage import ALL_LANGUAGES, CC100, DOCUMENTED, FINE_TUNING, NEVER, PRETRAINING, SUPERVISED
+from hybridcore.model.exposure import exposure_record
 from hybridcore.model.pretraining import XLM_R
 from tests.helpers import free_port
 
@@ -28,6 +29,7 @@ APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 STRATEGIES = ("reference", "mono", "cross", "hybrid")
 SEEN = "ar,de,en,es,hi,vi,zh"  # MLQA-R's languages: en and de seen in fine-tuning, th in XLM-R's pretraining only
 PRETRAINED = ",".join(XLM_R)
+CARD = exposure_record("e5-small")
 
 
 def _normalised(x: np.ndarray) -> np.ndarray:
@@ -59,6 +61,7 @@ def _seed(
                 eval_sets="xquad-r",
                 seen_languages=SEEN,
                 pretraining_languages=PRETRAINED,
+                exposure=CARD,
                 config={"profile": "quick"},
                 seed=42,
                 code_version="test",
@@ -240,18 +243,21 @@ def test_bias_view_shows_rank_distance_per_language_and_overall(seeded_store, mo
 
 def test_coverage_view_groups_languages_and_tests_the_differences(seeded_store, monkeypatch):
     at = _page(_app(seeded_store, monkeypatch), "coverage")
-    assert "Seen in fine-tuning: ar, de, en" in at.caption[0].value
+    assert any("Seen in fine-tuning: ar, de, en" in c.value for c in at.caption)
+    assert any("Same source: XQuAD's paragraphs are SQuAD v1.1 dev" in w.value for w in at.warning)
     table = at.dataframe[0].value
-    assert set(table["languages"]) == {ALL_LANGUAGES, FINE_TUNING, PRETRAINING} and len(table) == 12
+    assert set(table["languages"]) == {ALL_LANGUAGES, FINE_TUNING, SUPERVISED} and len(table) == 12  # th: Mr. TyDi
     tests = at.dataframe[2].value
-    assert set(tests["coverage"]) == {FINE_TUNING, PRETRAINING} and tests["p_adjusted"].between(0, 1).all()
+    assert set(tests["coverage"]) == {FINE_TUNING, SUPERVISED} and tests["p_adjusted"].between(0, 1).all()
+    at.radio(key="coverage-scheme").set_value(CC100).run()  # the old three groups, for comparison
+    assert set(at.dataframe[0].value["languages"]) == {ALL_LANGUAGES, FINE_TUNING, PRETRAINING}
 
 
 def test_underrepresented_view_shows_the_afriqa_gap_and_sib200_by_coverage(seeded_store, monkeypatch):
     at = _page(_app(seeded_store, monkeypatch), "underrepresented")
     assert not at.exception
     gap = at.dataframe[0].value
-    assert set(gap["language"]) == {"ha", "yo"} and set(gap["coverage"]) == {PRETRAINING, NEVER}
+    assert set(gap["language"]) == {"ha", "yo"} and set(gap["coverage"]) == {DOCUMENTED}
     assert np.allclose(gap["gap"], gap["translated"] - gap["native"])
     tests = at.dataframe[1].value
     assert (
@@ -260,8 +266,13 @@ def test_underrepresented_view_shows_the_afriqa_gap_and_sib200_by_coverage(seede
         and tests["p_adjusted"].between(0, 1).all()
     )
     sib = at.dataframe[2].value
-    assert list(dict.fromkeys(sib["coverage"])) == [FINE_TUNING, PRETRAINING, NEVER]  # best covered first
+    assert list(dict.fromkeys(sib["coverage"])) == [FINE_TUNING, SUPERVISED, DOCUMENTED]  # best covered first
     assert set(sib["language"]) == {"en", "de", "sw", "yo"} and sib["bitext P@1"].dropna().between(0, 1).all()
+    flags = dict(zip(sib["language"], sib["exposure flag"]))
+    assert flags == {"en": "possibly seen", "de": "", "sw": "possibly seen", "yo": "possibly seen"}  # xP3's FLORES
+    assert any("sib-200: Possibly seen" in w.value for w in at.warning)
+    at.radio(key="coverage-scheme").set_value(CC100).run()
+    assert set(at.dataframe[0].value["coverage"]) == {PRETRAINING, NEVER}
     assert {"Download afriqa-gap.csv", "Download sib-200-languages.csv"} <= set(_downloads(at))
 
 

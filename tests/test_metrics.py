@@ -214,3 +214,73 @@ def test_pruned_ranks_equal_brute_force_with_ties_and_padding(seed):
     np.testing.assert_array_equal(
         metrics.relevant_ranks(scores, index, cells_per_chunk=7 * scores.shape[1]), brute_force_ranks(scores, index)
     )
+
+
+def test_normalised_rank_distance_is_0_for_adjacent_answers_and_1_for_a_random_ranking():
+    """Checked against a brute-force simulation that shares no code with the metric: random
+    permutations of a pool, each query's relevant positions read off ``argsort``."""
+    pool, n = 500, 11
+    adjacent = np.arange(1, n + 1, dtype=np.float64)[None, :] + 40
+    assert metrics.rank_distance_norm(adjacent, np.ones_like(adjacent), pool)[0] == pytest.approx(0.0)
+    rng = np.random.default_rng(7)
+    positions = np.stack([np.argsort(rng.permutation(pool))[:n] + 1 for _ in range(4000)]).astype(np.float64)
+    simulated = metrics.rank_distance_norm(positions, np.ones_like(positions), pool)
+    assert simulated.mean() == pytest.approx(1.0, abs=0.01)
+    raw = positions.max(1) - positions.min(1)  # the same distance, computed independently
+    expected_random = (pool + 1) * (n - 1) / (n + 1)
+    np.testing.assert_allclose(simulated, (raw - (n - 1)) / (expected_random - (n - 1)))
+    one = np.array([[3.0, np.inf]])
+    assert np.isnan(metrics.rank_distance_norm(one, np.array([[1.0, 1.0]]), pool)[0])  # fewer than two found
+    with pytest.raises(ValueError, match="needs the pool's size"):
+        metrics.compute(["rank_distance_norm"], positions, np.ones_like(positions))
+
+
+def test_normalised_rank_distance_compares_pools_of_different_sizes(xquad):
+    """Random vectors are unbiased at every pool size: the raw distance grows with the pool,
+    the normalised one stays near 1 on the whole pool and on a sampled pool."""
+    rng = np.random.default_rng(0)
+
+    def unit(n: int) -> np.ndarray:
+        x = rng.normal(size=(n, 32)).astype(np.float32)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    whole = xquad.sample(100)
+    small = xquad.sample(100, whole_pool=False)
+    figures = {}
+    for name, data in (("whole", whole), ("small", small)):
+        result = data.evaluate(unit(len(data.questions)), unit(len(data.candidates)))
+        figures[name] = result.summary()["multi"]
+        pools = {g.pool_size for g in result.groups if g.setting == "multi"}
+        assert pools == {len(data.candidates)}
+    assert figures["whole"]["rank_distance"] > 3 * figures["small"]["rank_distance"]
+    for name in figures:
+        assert figures[name]["rank_distance_norm"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_the_rank_matrix_reads_each_candidate_language_off_the_pooled_ranking(xquad):
+    """Checked against a brute-force ranking (``argsort`` of the full score matrix): the rank
+    of each question's answer in language Y within the pool of every language."""
+    rng = np.random.default_rng(3)
+
+    def unit(n: int) -> np.ndarray:
+        x = rng.normal(size=(n, 24)).astype(np.float32)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    data = xquad.sample(15, whole_pool=False)
+    q, c = unit(len(data.questions)), unit(len(data.candidates))
+    result = data.evaluate(q, c)
+    cells = {(g.query_lang, g.candidate_lang): g for g in result.groups if g.setting == "mul_rank"}
+    assert len(cells) == len(data.languages) ** 2
+    position = {cand.id: i for i, cand in enumerate(data.candidates)}
+    order = np.argsort(-(q @ c.T), axis=1, kind="stable")
+    rank_of = np.empty_like(order)
+    rank_of[np.arange(len(q))[:, None], order] = np.arange(1, c.shape[0] + 1)
+    for (x, y), group in list(cells.items())[:30]:
+        rows = [i for i, question in enumerate(data.questions) if question.lang == x]
+        expected = [
+            min(rank_of[r, position[a]] for a in data.questions[r].relevant if data.candidates[position[a]].lang == y)
+            for r in rows
+        ]
+        np.testing.assert_array_equal(group.per_query["rank"], expected)  # no ties between random vectors
+    diagonal = np.mean([cells[(x, x)].mean("rank") for x in data.languages])
+    assert group.pool_size == len(data.candidates) and diagonal > 0

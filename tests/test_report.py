@@ -5,6 +5,7 @@ writes it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from hybridcore.analysis.experiment import paper_scope
 from hybridcore.analysis.report import build_report
 from hybridcore.data.formats.lareqa import METADATA as LAREQA
 from hybridcore.data.formats.sib200 import METADATA as SIB200
+from hybridcore.model.exposure import exposure_record
 from hybridcore.model.pretraining import XLM_R
 
 LAREQA_PAPER, SIB_PAPER = LAREQA.paper, SIB200.paper
@@ -60,6 +62,7 @@ def report_store(tmp_path_factory, real_embeddings, xquad_small) -> str:
             eval_sets="xquad-r",
             seen_languages=SEEN,
             pretraining_languages=",".join(XLM_R),
+            exposure=exposure_record("e5-small"),
             seed=seed,
             code_version="test",
             machine={"cpu": "test CPU", "matrix_isa": "none"},
@@ -127,6 +130,10 @@ def test_the_command_writes_a_page_that_renders_in_a_real_browser(report_store, 
     text = page.read_text()
     assert text.count("data:image/png;base64,") == 1 and "Against the paper" in text  # self-contained
     assert "(grid-xquad-r.png)" in markdown.read_text() and (tmp_path / "grid-xquad-r.png").stat().st_size > 10_000
+    md = markdown.read_text()
+    assert "from the exposure card of multilingual-e5-small" in md  # what the coverage labels rest on
+    assert "Same source: XQuAD's paragraphs are SQuAD v1.1 dev" in md  # the set's exposure flag
+    assert re.search(r"Mul: 11 groups of [\d,]+ queries against [\d,]+ candidates", md)  # pool and queries
     with Browser() as browser:
         shot = browser.snapshot(page.as_uri(), "Against the paper", timeout=60)
     assert "hybrid - mono" in shot.text and "Mul rank dist" in shot.text and len(shot.png) > 40_000

@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest
 
 from hybridcore.data.pairs import TrainingExample
-from hybridcore.train.samplers import CrossStrategy, HybridStrategy, MonoStrategy, ParallelBatchSampler, make_strategy
+from hybridcore.train.samplers import (
+    CrossStrategy,
+    HybridStrategy,
+    MonoStrategy,
+    ParallelBatchSampler,
+    exact_schedule,
+    make_strategy,
+)
 from tests.helpers import assert_no_shared_answer, positives_by_group
 
 
@@ -153,3 +160,21 @@ def test_bad_settings_are_refused():
         HybridStrategy(1.5)
     with pytest.raises(ValueError, match="unknown strategy"):
         make_strategy("mixed")
+
+
+@pytest.mark.parametrize("alpha, steps", [(0.3, 40), (0.5, 37), (0.7, 100)])
+def test_an_exact_schedule_trains_exactly_round_alpha_steps_mono_batches(alpha, steps):
+    """Across epochs, and the same batches again after a resume mid-way."""
+    examples = make_examples([list(LANGS[:3])] * 60)
+    schedule = exact_schedule(steps, alpha, seed=5)
+    assert schedule.count("mono") == round(alpha * steps) and len(schedule) == steps
+    assert exact_schedule(steps, alpha, seed=5) == schedule != exact_schedule(steps, alpha, seed=6)
+    sampler = ParallelBatchSampler(examples, HybridStrategy(alpha, schedule), 4, seed=11)
+    batches = list(itertools.islice(sampler, steps))
+    assert sampler.epoch > 0  # the schedule runs on across epochs
+    assert [b.kind for b in batches] == list(schedule)
+    interrupted = ParallelBatchSampler(examples, HybridStrategy(alpha, schedule), 4, seed=11)
+    head = list(itertools.islice(interrupted, steps // 2))
+    resumed = ParallelBatchSampler(examples, HybridStrategy(alpha, schedule), 4, seed=11)
+    resumed.load_state_dict(interrupted.state_dict())
+    assert head + list(itertools.islice(resumed, steps - steps // 2)) == batches

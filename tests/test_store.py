@@ -38,7 +38,8 @@ def test_store_and_read_back(engine, xquad_small):
             assert summary[(setting, metric)] == pytest.approx(value)
     counts = queries.row_counts(engine)
     n_groups = len(evaluation.groups)
-    assert counts["metrics"] == sum(len(g.per_query) for g in evaluation.groups) and n_groups == 12
+    assert counts["metrics"] == sum(len(g.per_query) for g in evaluation.groups)
+    assert n_groups == 12 + 3 * 3  # and the 3 x 3 rank matrix (mul_rank)
     assert counts["per_query_scores"] == counts["metrics"]  # one packed array per figure
     assert queries.per_query_values(engine) == sum(len(g.query_ids) * len(g.per_query) for g in evaluation.groups)
 

@@ -14,6 +14,7 @@ from hybridcore.data.formats.lareqa import load_lareqa
 from hybridcore.data.pairs import examples_from_lareqa
 from hybridcore.model.encoder import Encoder
 from hybridcore.train.losses import info_nce
+from hybridcore.train.samplers import exact_schedule
 from hybridcore.train.trainer import Trainer
 
 
@@ -81,18 +82,18 @@ def test_killed_run_resumes_to_the_same_weights(tiny_model, mlqa_examples, tmp_p
     assert record["config"]["strategy"] == "hybrid" and record["steps_done"] == 6
 
 
-def test_training_lowers_the_loss_and_early_stopping_keeps_the_best(tiny_model, mlqa_examples, tmp_path):
+def test_training_lowers_the_loss_and_keeps_the_best_validated_step(tiny_model, mlqa_examples, tmp_path):
     result = Trainer(
         tiny_model,
         mlqa_examples,
-        tiny_config(steps=30, validate_every=3, patience=2, learning_rate=2e-3),
+        tiny_config(steps=30, validate_every=3, patience=20, learning_rate=2e-3),
         tmp_path / "run",
     ).train(progress=False)
     vals = [h["validation_loss"] for h in result.history if "validation_loss" in h]
     assert result.best_validation_loss == min(vals)
-    assert vals[0] > result.best_validation_loss  # it learned something
-    if result.stopped_early:
-        assert result.steps_done < 30 and vals[-1] > result.best_validation_loss
+    assert vals[result.best_step // 3 - 1] == result.best_validation_loss  # the kept step is the best one
+    losses = [h["loss"] for h in result.history]
+    assert sum(losses[-5:]) < sum(losses[:5])  # it learned something (the random tiny model overfits its 108 groups)
     assert result.examples_per_second > 0
 
 
@@ -143,3 +144,27 @@ def test_hard_negatives_enter_the_loss(tiny_model, mlqa_examples, tmp_path):
         assert (
             trainer.batch_loss(batch, trainer.train_tokens).item() > plain.batch_loss(batch, plain.train_tokens).item()
         )
+
+
+def test_every_arm_and_seed_is_selected_on_the_same_validation_batches(tiny_model, mlqa_examples, tmp_path):
+    """One held-out split and one plan (mono and cross in turn) whatever the strategy or seed."""
+    plans = {}
+    for strategy, seed in (("mono", 1), ("cross", 2), ("hybrid", 3)):
+        trainer = Trainer(tiny_model, mlqa_examples, tiny_config(strategy=strategy, seed=seed), tmp_path / strategy)
+        plans[strategy] = (trainer.val_batches, [e.parallel_id for e in trainer.val_examples])
+    assert plans["mono"] == plans["cross"] == plans["hybrid"]
+    kinds = [b.kind for b in plans["mono"][0]]
+    assert kinds[:2] == ["mono", "cross"] and abs(kinds.count("mono") - kinds.count("cross")) <= 1
+
+
+def test_the_kept_step_and_the_realised_batch_mix_are_recorded(tiny_model, mlqa_examples, tmp_path, monkeypatch):
+    scripted = iter([3.0, 2.0, 2.5, 2.6])
+    monkeypatch.setattr(Trainer, "validation_loss", lambda self: next(scripted))
+    result = Trainer(
+        tiny_model, mlqa_examples, tiny_config(steps=20, validate_every=2, patience=2, alpha=0.3), tmp_path / "run"
+    ).train(progress=False)
+    assert result.best_step == 4 and result.stopped_early and result.steps_done == 8
+    schedule = exact_schedule(20, 0.3, 7)  # the exact mix (tiny_config: seed 7): its first 8 batches were trained
+    assert result.mono_share == pytest.approx(schedule[:8].count("mono") / 8)
+    record = json.loads((result.model_dir / "training.json").read_text())
+    assert record["best_step"] == 4 and record["mono_share"] == result.mono_share

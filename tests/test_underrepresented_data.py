@@ -16,6 +16,7 @@ from hybridcore.data.formats.afriqa import load_afriqa
 from hybridcore.data.formats.registry import dataset_identity, load_dataset, parse_reference
 from hybridcore.data.formats.sib200 import SUBSETS, load_flores
 from hybridcore.errors import DataError
+from hybridcore.eval.pools import SAMPLED_POOL_CAVEAT, pool_caveat
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,25 +56,58 @@ def test_dataset_references_carry_load_options(shared_data):
         parse_reference("afriqa?lnaguages=hau")
 
 
-def test_sampled_references_keep_each_query_with_its_relevant_candidates(shared_data):
-    """The quick profile's samples: a fixed draw, the same rows whatever loads them, each
-    query with every candidate relevant to it, and a pool of exactly those."""
+def test_a_sample_draws_queries_and_keeps_every_candidate_of_the_pool(shared_data):
+    """A sample is a fixed draw of queries, the same rows whatever loads them, ranked against
+    the benchmark's whole pool: every group's pool is the whole set's."""
     full = load_dataset("afriqa")
     afriqa = load_dataset("afriqa?sample=100")
     assert {lang: sum(q.lang == lang for q in afriqa.questions) for lang in afriqa.question_languages} == {
         lang: 100 for lang in full.question_languages
     }
+    assert afriqa.passages == full.passages and afriqa.name == "afriqa"
+    assert set(afriqa.questions) <= set(full.questions)
+
+    xquad, whole = load_dataset("xquad-r?sample=300"), load_dataset("xquad-r")
+    ids = {q.id for q in xquad.questions}
+    assert len(ids) == 300 and len(xquad.questions) == 300 * 11
+    assert xquad.candidates == whole.candidates
+
+    full_sib = load_dataset("sib-200?languages=quick&split=test")
+    sib = load_dataset("sib-200?languages=quick&split=test&sample=100")
+    assert sib.texts == full_sib.texts and sib.index_ids == full_sib.index_ids and len(sib.queries) == 100
+    for data, everything in ((afriqa, full), (xquad, whole), (sib, full_sib)):
+        pools = {(g.setting, g.query_lang, g.candidate_lang): len(g.pool) for g in everything.groups()}
+        sampled = data.groups()
+        assert {(g.setting, g.query_lang, g.candidate_lang): len(g.pool) for g in sampled} == pools
+        assert all(len(g.query_rows) <= 300 for g in sampled if g.setting != "multi" or data is not xquad)
+
+    assert load_dataset("afriqa?sample=100") == afriqa  # the same draw every time
+    assert dataset_identity("xquad-r?sample=300") not in {
+        dataset_identity("xquad-r"),
+        dataset_identity("xquad-r?sample=200"),
+        dataset_identity("xquad-r?sample=300&pool=sampled"),
+    }
+    for bad in ("0", "-3", "ten", "2.5"):
+        with pytest.raises(DataError, match="positive whole number"):
+            parse_reference(f"xquad-r?sample={bad}")
+
+
+def test_a_sampled_pool_is_asked_for_and_named_so_its_figures_say_so(shared_data):
+    """``pool=sampled`` (the quick smoke test's) shrinks the pool to the drawn queries'
+    relevant candidates, and the dataset's name carries the caveat into every table."""
+    full = load_dataset("afriqa")
+    afriqa = load_dataset("afriqa?sample=100&pool=sampled")
+    assert afriqa.name == "afriqa-sampled-pool" and pool_caveat(afriqa.name) == SAMPLED_POOL_CAVEAT
     assert {q.passage for q in afriqa.questions} == set(range(len(afriqa.passages)))
     gold = {q.id: full.passages[q.passage] for q in full.questions}
     assert all(afriqa.passages[q.passage] == gold[q.id] for q in afriqa.questions)
 
-    xquad = load_dataset("xquad-r?sample=300")
-    ids = {q.id for q in xquad.questions}
-    assert len(ids) == 300 and len(xquad.questions) == 300 * 11
+    xquad = load_dataset("xquad-r?sample=300&pool=sampled")
     assert {c.id for c in xquad.candidates} == {r for q in xquad.questions for r in q.relevant}
+    assert xquad.questions == load_dataset("xquad-r?sample=300").questions  # the same draw of queries
 
     full_sib = load_dataset("sib-200?languages=quick&split=test")
-    sib = load_dataset("sib-200?languages=quick&split=test&sample=100")
+    sib = load_dataset("sib-200?languages=quick&split=test&sample=100&pool=sampled")
     assert len(sib.index_ids) == 100 and sib.languages == full_sib.languages
     rows = [full_sib.index_ids.index(i) for i in sib.index_ids]
     assert rows == sorted(rows)
@@ -82,15 +116,11 @@ def test_sampled_references_keep_each_query_with_its_relevant_candidates(shared_
         for lang in range(len(sib.languages))
         for k, row in enumerate(rows)
     )
-
-    assert load_dataset("afriqa?sample=100") == afriqa  # the same draw every time
-    assert dataset_identity("xquad-r?sample=300") not in {
-        dataset_identity("xquad-r"),
-        dataset_identity("xquad-r?sample=200"),
-    }
-    for bad in ("0", "-3", "ten", "2.5"):
-        with pytest.raises(DataError, match="positive whole number"):
-            parse_reference(f"xquad-r?sample={bad}")
+    assert pool_caveat("afriqa") is None
+    with pytest.raises(DataError, match="pool=sampled needs a sample"):
+        parse_reference("xquad-r?pool=sampled")
+    with pytest.raises(DataError, match="option 'pool' must be one of"):
+        parse_reference("xquad-r?sample=3&pool=small")
 
 
 # --- bad input ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Languages by coverage: seen in fine-tuning, in pretraining only, never seen by the model."""
+"""Languages by coverage: what the model is documented to have seen of each (its exposure card)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ def render() -> None:
     st.title("Languages by coverage")
     runs, chosen, treatment, figures = widgets.runs_and_one("coverage", "treatment")
     dataset = widgets.pick_dataset(figures, "coverage-dataset")
-    fine_tuning, pretraining = widgets.run_languages(runs, chosen)
+    fine_tuning, exposure = widgets.run_languages(runs, chosen)
     st.caption(
-        f"{widgets.experiment_caption(chosen)}Seen in fine-tuning: {', '.join(sorted(fine_tuning)) or 'none'}. "
-        f"Pretraining languages: {'unknown' if pretraining is None else f'{len(pretraining)} recorded for the model'}. "
-        "A group counts for its less covered language (en→yo for Yoruba); each language's mean counts once."
+        f"{widgets.experiment_caption(chosen)}A group counts for its less covered language (en→yo for Yoruba); "
+        "each language's mean counts once."
     )
+    widgets.exposure_caption(fine_tuning, exposure, figures[figures["dataset"] == dataset])
     short = widgets.short_labels(chosen)
     names, treatment = [short[c] for c in chosen], short[treatment]
-    table = by_coverage(figures, names, dataset, fine_tuning, pretraining)
+    table = by_coverage(figures, names, dataset, fine_tuning, exposure)
     st.dataframe(table.style.format(precision=4), hide_index=True, width="stretch")
     widgets.download(table, "coverage", index=False)
 
@@ -33,12 +33,13 @@ def render() -> None:
     widgets.download(differences, "coverage-differences", index=False)
     metric = "map" if (figures["metric"] == "map").any() else figures["metric"].iloc[0]
     if st.toggle(
-        f"Test the differences (paired randomisation test on per-query {metric}, each coverage group apart, "
-        "a question's translations averaged, Holm-corrected within each comparison)",
+        f"Test the differences, run-level: run against run, not strategy against strategy (paired randomisation "
+        f"test on per-query {metric}, each coverage group apart, a question's translations averaged, "
+        "Holm-corrected within each comparison)",
         value=True,
         key="coverage-significance",
     ):
-        scores = label_figures(widgets.run_scores(runs, chosen, dataset, metric), fine_tuning, pretraining)
+        scores = label_figures(widgets.run_scores(runs, chosen, dataset, metric), fine_tuning, exposure)
         tests = pd.concat(
             [
                 paired_tests(scores, other, treatment, level="coverage").assign(comparison=f"{treatment} - {other}")

@@ -48,7 +48,7 @@ def render() -> None:
     difference = matrix - pair_matrix(figures, short[baseline], dataset, metric)
     marks = None
     if st.toggle(
-        "Mark significant cells (paired randomisation test per pair, Holm-corrected, p < 0.05)",
+        "Mark significant cells, run-level (paired randomisation test per pair, Holm-corrected, p < 0.05)",
         value=True,
         key="pairs-significance",
     ):

@@ -27,6 +27,20 @@ TRAILING = [
 ]
 
 
+def selection(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per run: the step whose weights were kept, the steps trained, and the realised share
+    of mono batches (empty for the reference and for runs stored before it was recorded)."""
+    records = [r if isinstance(r, dict) else {} for r in runs.get("training", pd.Series([None] * len(runs)))]
+    return pd.DataFrame(
+        {
+            "name": runs["name"].to_numpy(),
+            "kept step": [r.get("best_step") for r in records],
+            "steps": [r.get("steps_done") for r in records],
+            "mono share": [r.get("mono_share") for r in records],
+        }
+    )
+
+
 def headline(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per run and evaluation set: its headline figures, as each set's format declares them."""
     figures = data.figures(tuple(runs["id"].tolist()), labels(runs))
@@ -108,8 +122,13 @@ def render() -> None:
     st.caption(
         f"{len(runs)} runs. Each is one model (the untrained reference or one batch strategy) evaluated zero-shot."
     )
-    # the figures next to the names; provenance after them
-    table = runs[LEADING].merge(headline(runs), on="name", how="left").merge(runs[["name", *TRAILING]], on="name")
+    # the figures next to the names; how the model was selected and provenance after them
+    table = (
+        runs[LEADING]
+        .merge(headline(runs), on="name", how="left")
+        .merge(selection(runs), on="name")
+        .merge(runs[["name", *TRAILING]], on="name")
+    )
     st.dataframe(table, hide_index=True, width="stretch")
     download(table, "runs", index=False)
 

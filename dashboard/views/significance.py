@@ -1,4 +1,5 @@
-"""Significance: is one run better than another, overall, per language, per pair?"""
+"""Significance: is one run better than another, overall, per language, per pair? Run-level:
+these tests compare two training runs; a strategy claim needs the report's seed-aware tests."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hybridcore.eval import catalogue
 
 LEVELS = {
     "overall": "overall (per setting)",
-    "coverage": "per coverage group (fine-tuning / pretraining / never seen)",
+    "coverage": "per coverage group (fine-tuning / supervised / documented pretraining / no documented exposure)",
     "language": "per query language",
     "pair": "per language pair",
 }
@@ -51,8 +52,8 @@ def render() -> None:
         "Permutations", [2_000, 10_000, 50_000], value=10_000, key="sig-permutations"
     )
 
-    fine_tuning, pretraining = widgets.run_languages(runs, [a, b])
-    scores = label_figures(widgets.run_scores(runs, [a, b], dataset, metric), fine_tuning, pretraining)
+    fine_tuning, exposure = widgets.run_languages(runs, [a, b])
+    scores = label_figures(widgets.run_scores(runs, [a, b], dataset, metric), fine_tuning, exposure)
     short = widgets.short_labels([a, b])
     table = tests(scores, short[a], short[b], level, correction, permutations, alpha)
     label = catalogue.metric_label(metric)
@@ -67,8 +68,13 @@ def render() -> None:
         )
         + (f" Seen in fine-tuning: {', '.join(sorted(fine_tuning)) or 'none'}." if level == "coverage" else "")
     )
-    widgets.show_tests(table)
-    st.metric("Significant rows", f"{int(table['significant'].sum())} of {len(table)}")
+    st.warning(
+        "Run-level: these tests compare two runs (one training seed each), so a significant row says these two "
+        "models differ, not that one batch strategy beats another. Strategy claims are the report's "
+        "(`hybrid-eval report`): arms over several seeds, the primary hypotheses declared in the spec."
+    )
+    widgets.show_tests(table.assign(level="run-level"))
+    st.metric("Significant rows (run-level)", f"{int(table['significant'].sum())} of {len(table)}")
     widgets.download(table, "significance", index=False)
     if level == "pair" and (table["setting"] == "cross").any():
         cross = table[table["setting"] == "cross"]

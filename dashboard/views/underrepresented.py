@@ -39,11 +39,12 @@ def _bars(table: pd.DataFrame, value: str, title: str) -> alt.Chart:
 def _gap_section(dataset: str, gap: Gap, metadata: FormatMetadata, figures: pd.DataFrame, context: dict) -> None:
     minuend, subtrahend = setting_label(gap.minuend), setting_label(gap.subtrahend)
     st.header(f"{dataset}: {gap.description}")
+    widgets.pool_caption(figures)
     metrics = list(metadata.setting(gap.minuend).metrics)
     metric = st.sidebar.selectbox(
         f"{dataset} metric", metrics, format_func=catalogue.metric_label, key=f"under-metric-{dataset}"
     )
-    table = gap_table(figures, gap, metric, context["fine_tuning"], context["pretraining"])
+    table = gap_table(figures, gap, metric, context["fine_tuning"], context["exposure"])
     st.caption(
         f"{catalogue.metric_label(metric)} of {subtrahend} and of {minuend} on the same queries and pool; "
         f"{gap.name} = {minuend} − {subtrahend}."
@@ -64,12 +65,13 @@ def _gap_section(dataset: str, gap: Gap, metadata: FormatMetadata, figures: pd.D
             ],
             ignore_index=True,
         )
-        labels = label_figures(tests.assign(candidate_lang=POOLED), context["fine_tuning"], context["pretraining"])[
+        labels = label_figures(tests.assign(candidate_lang=POOLED), context["fine_tuning"], context["exposure"])[
             "coverage"
         ]
         tests = tests.assign(coverage=labels.to_numpy())
         st.caption(
-            f"Paired randomisation test per language on the per-query {gap.name} (the same queries in both runs), "
+            f"Run-level (run against run, not strategy against strategy): paired randomisation test per language on "
+            f"the per-query {gap.name} (the same queries in both runs), "
             f"Holm-corrected within each comparison; delta: the change of {minuend} − {subtrahend} under {treatment}."
         )
         widgets.show_tests(
@@ -80,7 +82,8 @@ def _gap_section(dataset: str, gap: Gap, metadata: FormatMetadata, figures: pd.D
 
 def _language_section(dataset: str, metadata: FormatMetadata, figures: pd.DataFrame, context: dict) -> None:
     st.header(f"{dataset}: per language")
-    table = language_figures(figures, metadata.language_figures, context["fine_tuning"], context["pretraining"])
+    widgets.pool_caption(figures)
+    table = language_figures(figures, metadata.language_figures, context["fine_tuning"], context["exposure"])
     st.caption(
         "; ".join(
             f"{s.label}: {s.description}"
@@ -101,7 +104,7 @@ def _language_section(dataset: str, metadata: FormatMetadata, figures: pd.DataFr
 def render() -> None:
     st.title("Underrepresented languages")
     runs, chosen, treatment, figures = widgets.runs_and_one("under", "treatment")
-    fine_tuning, pretraining = widgets.run_languages(runs, chosen)
+    fine_tuning, exposure = widgets.run_languages(runs, chosen)
     short = widgets.short_labels(chosen)
     context = {
         "runs": runs,
@@ -109,12 +112,10 @@ def render() -> None:
         "names": [short[c] for c in chosen],
         "treatment": short[treatment],
         "fine_tuning": fine_tuning,
-        "pretraining": pretraining,
+        "exposure": exposure,
     }
-    st.caption(
-        f"{widgets.experiment_caption(chosen)}Coverage: seen in fine-tuning "
-        f"({', '.join(sorted(fine_tuning)) or 'none'}), in the model's pretraining only, or never seen."
-    )
+    st.caption(widgets.experiment_caption(chosen))
+    widgets.exposure_caption(fine_tuning, exposure, figures)
     shown = 0
     for dataset, part in figures.groupby("dataset", sort=False):
         metadata = format_of(part)

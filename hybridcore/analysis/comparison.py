@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from hybridcore.analysis.coverage import ALL_LANGUAGES, COVERAGE_ORDER, label_figures
+from hybridcore.analysis.coverage import ALL_LANGUAGES, COVERAGE_ORDER, Exposure, label_figures
 from hybridcore.analysis.figures import figure_order, headlines, macro, metric_label, setting_label
 from hybridcore.analysis.significance import benjamini_hochberg, holm, paired_randomization_test
 
@@ -70,6 +70,24 @@ def per_language(figures: pd.DataFrame, runs: list[str], dataset: str, setting: 
     return table
 
 
+def per_language_median(scores: pd.DataFrame, runs: list[str]) -> pd.DataFrame:
+    """Per query language, the median of one metric's per-query values, one column per run,
+    and the median over every query in the row ``ALL_LANGUAGES`` (``scores``: per-query
+    values of one dataset, setting and metric, with a ``run`` column)."""
+    table = scores.pivot_table(index="query_lang", columns="run", values="value", aggfunc="median")
+    table = table.reindex(columns=[r for r in runs if r in table.columns])
+    table.loc[ALL_LANGUAGES] = scores.groupby("run")["value"].median().reindex(table.columns)
+    return table
+
+
+def rank_matrix(figures: pd.DataFrame, run: str, dataset: str, setting: str = "mul_rank") -> pd.DataFrame:
+    """Query language x candidate language: the mean rank, in the pool of every language, of
+    a query's answer in the candidate language (a format's rank-matrix setting; empty if the
+    dataset has none). A row far higher off its diagonal than on it is language bias."""
+    part = figures[(figures["run"] == run) & (figures["dataset"] == dataset) & (figures["setting"] == setting)]
+    return part.pivot_table(index="query_lang", columns="candidate_lang", values="value", aggfunc="mean")
+
+
 def pair_matrix(figures: pd.DataFrame, run: str, dataset: str, metric: str = "map") -> pd.DataFrame:
     """Query language x candidate language: X-Y from ``cross``, the diagonal from ``mono``."""
     part = figures[
@@ -98,15 +116,15 @@ def by_coverage(
     runs: Sequence[str],
     dataset: str,
     fine_tuning: Iterable[str],
-    pretraining: Iterable[str] | None,
+    exposure: Exposure | None,
     columns: Sequence[tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Per run: each (setting, metric) over all its groups (``ALL_LANGUAGES``, the same figure as
-    ``macro``) and over the groups of each coverage label (seen in fine-tuning, pretraining
-    only, never seen): a group is labelled by the language it is about (``en -> yo`` for
-    Yoruba), and each figure is ``macro`` over the groups it covers. ``n_languages`` counts
+    ``macro``) and over the groups of each coverage label (``coverage.COVERAGE_ORDER``): a
+    group is labelled by the language it is about (``en -> yo`` for Yoruba), and each figure
+    is ``macro`` over the groups it covers. ``n_languages`` counts
     the languages those groups are about. Columns default to the dataset's headline figures."""
-    part = label_figures(figures[figures["dataset"] == dataset], fine_tuning, pretraining)
+    part = label_figures(figures[figures["dataset"] == dataset], fine_tuning, exposure)
     columns = list(columns or headline_columns(part))
     rows = []
     for setting, metric in columns:

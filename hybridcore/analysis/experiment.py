@@ -13,32 +13,36 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from hybridcore.analysis.comparison import by_coverage, headline_columns, unit_scores
-from hybridcore.analysis.coverage import ALL_LANGUAGES, label_figures
+from hybridcore.analysis.coverage import ALL_LANGUAGES, Exposure, label_figures
 from hybridcore.analysis.figures import arm_labels, metric_label
-from hybridcore.analysis.seeds import over_seeds, seed_aware_test
-from hybridcore.analysis.significance import holm
+from hybridcore.analysis.hypotheses import RUN_LEVEL, comparison_level
+from hybridcore.analysis.seeds import arm_standard_error, over_seeds, seed_aware_test
 from hybridcore.data.formats.metadata import Paper
 
 PAPER_SETS = "XQuAD-R and MLQA-R"  # the only sets arXiv 2408.10536's Tables 1-2 report
 
 
 def arm_figures(
-    runs: pd.DataFrame, figures: pd.DataFrame, fine_tuning: Iterable[str], pretraining: Iterable[str] | None
+    runs: pd.DataFrame, figures: pd.DataFrame, fine_tuning: Iterable[str], exposure: Exposure | None
 ) -> pd.DataFrame:
     """Per dataset, language group, headline column and arm: the mean over the arm's seeds,
-    its SD and 95% interval (NaN with one seed)."""
+    its SD, 95% t-interval over the seeds' figures (NaN with one seed; ``with_intervals``
+    replaces it by the tests' decomposition) and each seed's value, in seed order."""
     names = dict(zip(runs["id"], runs["name"]))
     arm_of = dict(zip(runs["name"], arm_labels(runs)))
+    seed_of = dict(zip(runs["name"], runs["seed"]))
     labelled = figures.assign(run=figures["run_id"].map(names))
     rows = []
     for dataset in labelled["dataset"].unique():
-        table = by_coverage(labelled, list(runs["name"]), dataset, fine_tuning, pretraining)
+        table = by_coverage(labelled, list(runs["name"]), dataset, fine_tuning, exposure)
         long = table.melt(id_vars=["run", "languages"], var_name="column", value_name="value").dropna(subset=["value"])
         long["arm"] = long["run"].map(arm_of)
         for (languages, column, arm), part in long.groupby(["languages", "column", "arm"], sort=False):
             spread = over_seeds(part["value"].to_numpy())
+            by_seed = part.assign(seed=part["run"].map(seed_of)).sort_values("seed", na_position="first")
             rows.append(
                 {
                     "dataset": dataset,
@@ -50,26 +54,44 @@ def arm_figures(
                     "sd": spread.sd,
                     "low": spread.low,
                     "high": spread.high,
+                    "seed_values": tuple(by_seed["value"]),
                 }
             )
-    return pd.DataFrame(rows, columns=["dataset", "languages", "column", "arm", "seeds", "mean", "sd", "low", "high"])
+    columns = ["dataset", "languages", "column", "arm", "seeds", "mean", "sd", "low", "high", "seed_values"]
+    return pd.DataFrame(rows, columns=columns)
 
 
-def arm_differences(
-    runs: pd.DataFrame,
-    scores: pd.DataFrame,
-    treatment: str,
-    baselines: Iterable[str],
-    fine_tuning: Iterable[str],
-    pretraining: Iterable[str] | None,
-) -> pd.DataFrame:
-    """``treatment`` minus each baseline arm on one dataset's per-query scores of one metric,
-    per setting and language group (and all languages), by ``seed_aware_test`` on questions
-    (a question's translations averaged). p-values are Holm-corrected within each
-    comparison."""
+def with_intervals(arms: pd.DataFrame, errors: pd.DataFrame, dataset: str, label: dict[str, str]) -> pd.DataFrame:
+    """``arm_figures`` rows of ``dataset`` with 95% intervals from the tests' decomposition
+    (``arm_standard_errors``; ``label``: setting -> the column label of its metric): mean
+    +- t(df) x SE. A trained arm with one seed keeps no interval (its seeds' term is unknown)."""
+    out = arms.copy()
+    for row in errors.itertuples():
+        column = label.get(row.setting)
+        if column is None or not np.isfinite(row.se):
+            continue
+        hit = (
+            (out["dataset"] == dataset)
+            & (out["column"] == column)
+            & (out["languages"] == row.languages)
+            & (out["arm"] == row.arm)
+        )
+        if not hit.any() or (row.arm != "reference" and (out.loc[hit, "seeds"] < 2).all()):
+            continue
+        half = float(stats.t.ppf(0.975, row.df)) * row.se
+        out.loc[hit, "low"] = out.loc[hit, "mean"] - half
+        out.loc[hit, "high"] = out.loc[hit, "mean"] + half
+    return out
+
+
+def _units(
+    runs: pd.DataFrame, scores: pd.DataFrame, fine_tuning: Iterable[str], exposure: Exposure | None
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Per (setting, language group, question): each run's score (a question's translations
+    averaged), over every language and per coverage group; and each arm's runs."""
     names = dict(zip(runs["id"], runs["name"]))
     runs_of = pd.Series(list(runs["name"]), index=list(arm_labels(runs))).groupby(level=0).agg(list).to_dict()
-    labelled = label_figures(scores.assign(run=scores["run_id"].map(names)), fine_tuning, pretraining)
+    labelled = label_figures(scores.assign(run=scores["run_id"].map(names)), fine_tuning, exposure)
     per_group = unit_scores(labelled, "coverage")
     overall = unit_scores(labelled, "overall")
     overall.index = pd.MultiIndex.from_arrays(
@@ -80,7 +102,38 @@ def arm_differences(
         ],
         names=["setting", "coverage", "query_id"],
     )
-    units = pd.concat([overall, per_group.reorder_levels(["setting", "coverage", "query_id"])])
+    return pd.concat([overall, per_group.reorder_levels(["setting", "coverage", "query_id"])]), runs_of
+
+
+def arm_standard_errors(
+    runs: pd.DataFrame, scores: pd.DataFrame, fine_tuning: Iterable[str], exposure: Exposure | None
+) -> pd.DataFrame:
+    """Per setting, language group and arm: the standard error of the arm's mean and its
+    degrees of freedom, by the tests' own decomposition (``seeds.arm_standard_error``)."""
+    units, runs_of = _units(runs, scores, fine_tuning, exposure)
+    rows = []
+    for (setting, coverage), group in units.groupby(level=["setting", "coverage"], sort=False):
+        for arm, names in runs_of.items():
+            se, df = arm_standard_error(group[names].to_numpy().T)
+            rows.append({"setting": setting, "languages": coverage, "arm": arm, "se": se, "df": df})
+    return pd.DataFrame(rows, columns=["setting", "languages", "arm", "se", "df"])
+
+
+def arm_differences(
+    runs: pd.DataFrame,
+    scores: pd.DataFrame,
+    treatment: str,
+    baselines: Iterable[str],
+    fine_tuning: Iterable[str],
+    exposure: Exposure | None,
+) -> pd.DataFrame:
+    """``treatment`` minus each baseline arm on one dataset's per-query scores of one metric,
+    per setting and language group (and all languages), by ``seed_aware_test`` on questions
+    (a question's translations averaged): the difference, its interval, standard error and
+    degrees of freedom, the two-sided p-value (uncorrected: ``hypotheses`` corrects the
+    primary family and the whole table) and whether the comparison is ``strategy`` or
+    ``run-level`` (``hypotheses.comparison_level``)."""
+    units, runs_of = _units(runs, scores, fine_tuning, exposure)
     rows = []
     for baseline in baselines:
         if treatment not in runs_of or baseline not in runs_of:
@@ -103,13 +156,13 @@ def arm_differences(
                     "high": test.high,
                     "cohens_d": test.cohens_d,
                     "p": test.p_value,
+                    "se": test.standard_error,
+                    "df": test.degrees_of_freedom,
+                    "level": comparison_level(test.seeds_b, test.seeds_a, baseline),
                 }
             )
         if found:
-            part = pd.DataFrame(found)
-            part["p_adjusted"] = holm(part["p"].to_numpy())
-            part["significant"] = part["p_adjusted"] < 0.05
-            rows.append(part)
+            rows.append(pd.DataFrame(found))
     columns = [
         "comparison",
         "setting",
@@ -121,38 +174,64 @@ def arm_differences(
         "high",
         "cohens_d",
         "p",
-        "p_adjusted",
-        "significant",
+        "se",
+        "df",
+        "level",
     ]
     return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
 
 
 def paper_agreement(
-    differences: dict[str, pd.DataFrame],
+    differences: pd.DataFrame,
     paper: Paper | None,
     treatment: str = "hybrid",
+    primary: pd.DataFrame | None = None,
     baselines: tuple[str, ...] = ("mono", "cross"),
 ) -> pd.DataFrame:
     """For each claim of the paper (``paper``: what the dataset's format declares) that the
-    figures can check (``differences`` per metric, from ``arm_differences`` over all
-    languages): agrees (treatment no worse than either baseline), disagrees (significantly
-    worse than one), or undecided (worse, within chance)."""
+    figures can check (``differences``: one dataset's ``arm_differences`` of every metric,
+    through ``hypotheses.exploratory``), a verdict that claims no more than its test: from the
+    primary hypotheses where the spec declares the claim (``primary``: non-inferiority within
+    the margin to every baseline, Holm over the family), else from the exploratory two-sided
+    tests (better or worse at q < 0.05; otherwise no difference shown, which is not
+    equivalence); none where a comparison is run-level."""
     rows = []
     for claim in paper.claims if paper else ():
-        table = differences.get(claim.metric)
-        if table is None or table.empty:
-            continue
-        mine = table[
-            (table["setting"] == claim.setting)
-            & (table["languages"] == ALL_LANGUAGES)
-            & table["comparison"].isin([f"{treatment} - {b}" for b in baselines])
+        comparisons = [f"{treatment} - {b}" for b in baselines]
+        mine = differences[
+            (differences["setting"] == claim.setting)
+            & (differences["metric"] == claim.metric)
+            & (differences["languages"] == ALL_LANGUAGES)
+            & differences["comparison"].isin(comparisons)
         ]
         if mine.empty:
             continue
+        declared = pd.DataFrame()
+        if primary is not None and not primary.empty:
+            declared = primary[
+                (primary["setting"] == claim.setting)
+                & (primary["metric"] == claim.metric)
+                & primary["comparison"].isin(comparisons)
+            ]
         better = -1 if claim.lower_is_better else 1
-        worse = mine[better * mine["difference"] < 0]
-        verdict = ("disagrees" if worse["significant"].any() else "undecided") if len(worse) else "agrees"
-        detail = "; ".join(f"{r.comparison} {r.difference:+.3f} (p {r.p_adjusted:.3g})" for r in mine.itertuples())
+        if (mine["level"] == RUN_LEVEL).any():
+            verdict = "no verdict: run-level (one seed per arm), a comparison of two runs, not of strategies"
+        elif len(declared) == len(mine):
+            margins = ", ".join(sorted({f"{m:g}" for m in declared["margin"]}))
+            verdict = (
+                f"agrees: non-inferior within {margins} to {' and '.join(baselines)} (primary, Holm)"
+                if (declared["verdict"] == "supported").all()
+                else f"not shown: non-inferiority within {margins} not supported for every baseline (primary)"
+            )
+        elif (mine["significant"] & (better * mine["difference"] < 0)).any():
+            verdict = "disagrees: significantly worse than a baseline (exploratory, BH)"
+        elif (mine["significant"] & (better * mine["difference"] > 0)).all():
+            verdict = "agrees: significantly better than every baseline (exploratory, BH)"
+        else:
+            verdict = "undecided: no difference shown, which is not equivalence (no margin declared)"
+        detail = "; ".join(
+            f"{r.comparison} {r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}]" for r in mine.itertuples()
+        )
         rows.append(
             {
                 "figure": metric_label(claim.setting, claim.metric),

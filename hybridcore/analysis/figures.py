@@ -14,6 +14,7 @@ from hybridcore.data.formats.metadata import Figure, FormatMetadata
 from hybridcore.data.formats.registry import metadata_for, setting_info
 from hybridcore.eval import catalogue
 from hybridcore.eval.aggregate import macro
+from hybridcore.eval.pools import pool_caveat
 
 __all__ = [
     "macro",
@@ -24,6 +25,7 @@ __all__ = [
     "figure_order",
     "strategy_rank",
     "arm_labels",
+    "pool_statement",
 ]
 
 STRATEGY_ORDER = ("reference", "mono", "cross", "hybrid")
@@ -85,3 +87,28 @@ def arm_labels(runs: pd.DataFrame) -> pd.Series:
         index=runs.index,
         dtype=object,
     )
+
+
+def pool_statement(figures: pd.DataFrame) -> str:
+    """What one dataset's figures were measured on, in words for a table's caption: per
+    setting, its groups, their queries and the candidates each query is ranked against
+    (``Mo: 11 groups of 1,190 queries against 1,180-1,200 candidates``), then the sampled
+    pool's caveat where it applies. The figures of one run suffice: every run of a dataset
+    is evaluated on the same groups."""
+    if figures.empty:
+        return ""
+    if "run_id" in figures.columns:
+        figures = figures[figures["run_id"] == figures["run_id"].iloc[0]]
+    one_metric = figures.drop_duplicates(["setting", "query_lang", "candidate_lang"])
+    parts = []
+    for setting, part in one_metric.groupby("setting", sort=False):
+        queries, pools = part["n_queries"], part["pool_size"].dropna() if "pool_size" in part else pd.Series([])
+        pool = f"{_span(pools)} candidates" if len(pools) == len(part) else "a pool of unrecorded size"
+        parts.append(f"{setting_label(setting)}: {len(part)} groups of {_span(queries)} queries against {pool}")
+    caveat = pool_caveat(str(figures["dataset"].iloc[0]))
+    return "; ".join(parts) + (f". {caveat[0].upper()}{caveat[1:]}." if caveat else ".")
+
+
+def _span(values: pd.Series) -> str:
+    low, high = int(values.min()), int(values.max())
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +23,22 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from hybridcore.analysis.coverage import ALL_LANGUAGES, COVERAGE_ORDER, run_languages
-from hybridcore.analysis.experiment import arm_differences, arm_figures, headline_metrics, paper_agreement, paper_scope
-from hybridcore.analysis.figures import format_of, metric_label, strategy_rank
+from hybridcore.analysis.coverage import ALL_LANGUAGES, COVERAGE_ORDER, exposure_notes, run_languages
+from hybridcore.analysis.experiment import (
+    arm_differences,
+    arm_figures,
+    arm_standard_errors,
+    headline_metrics,
+    paper_agreement,
+    paper_scope,
+    with_intervals,
+)
+from hybridcore.analysis.figures import arm_labels, format_of, metric_label, pool_statement, strategy_rank
+from hybridcore.analysis.hypotheses import exploratory, mark_primary, primary_tests
+from hybridcore.analysis.underrepresented import gap_scores
+from hybridcore.config.spec import Hypothesis
 from hybridcore.eval import catalogue
+from hybridcore.eval.pools import SAMPLED_POOL_SUFFIX
 from hybridcore.files import atomic_file, write_text_atomic
 
 QUESTION = (
@@ -46,6 +58,9 @@ class DatasetSection:
     paper_note: str  # paper_scope: whether the paper reported this dataset
     chart: dict = field(default_factory=dict)  # a Vega-Lite spec
     value_formats: dict[str, str] = field(default_factory=dict)  # column -> format of its values
+    pool: str = ""  # pool_statement: groups, queries, pool sizes, and a sampled pool's caveat
+    exposure: list[str] = field(default_factory=list)  # coverage.exposure_notes: sets the model may have seen
+    rank_matrices: dict[str, pd.DataFrame] = field(default_factory=dict)  # arm -> mean-rank matrix (mul_rank)
 
 
 @dataclass
@@ -53,6 +68,9 @@ class Report:
     experiment: str
     setup: list[tuple[str, str]]
     sections: list[DatasetSection]
+    primary: pd.DataFrame = field(default_factory=pd.DataFrame)  # hypotheses.primary_tests
+    hypotheses: list[Hypothesis] = field(default_factory=list)  # as the spec declared them
+    exploratory_tests: int = 0  # the size of the Benjamini-Hochberg family
 
 
 ScoresOf = Callable[[str, str], pd.DataFrame]  # (dataset, metric) -> per-query scores with run_id
@@ -60,54 +78,157 @@ ScoresOf = Callable[[str, str], pd.DataFrame]  # (dataset, metric) -> per-query 
 
 def build_report(experiment: str, runs: pd.DataFrame, figures: pd.DataFrame, scores_of: ScoresOf) -> Report:
     """Everything the report shows, computed from the store's frames."""
-    fine_tuning, pretraining = run_languages(runs)
+    fine_tuning, exposure = run_languages(runs)
     treatment, baselines = "hybrid", ("mono", "cross", "reference")
-    arms = arm_figures(runs, figures, fine_tuning, pretraining)
+    arms = arm_figures(runs, figures, fine_tuning, exposure)
     if arms["arm"].str.startswith("hybrid α=").any():  # an alpha sweep: test the main alpha's arm
         main = runs.loc[runs["strategy"] == "hybrid", "alpha"].value_counts().idxmax()
         treatment = f"hybrid α={main:g}"
+    hypotheses = declared_hypotheses(runs)
+
+    def arm_label(arm: str) -> str:
+        return treatment if arm == "hybrid" else arm
+
+    tested = []
+    for dataset in figures["dataset"].unique():
+        mine = figures[figures["dataset"] == dataset]
+        metadata = format_of(mine)
+        base = str(dataset).removesuffix(SAMPLED_POOL_SUFFIX)
+        wanted = [m for _, m in headline_metrics(figures, dataset)] + [
+            h.metric for h in hypotheses if h.dataset == base
+        ]
+        headline_settings = {m: [s for s, hm in headline_metrics(figures, dataset) if hm == m] for m in wanted}
+        for metric in dict.fromkeys(wanted):
+            scores = with_gaps(scores_of(dataset, metric), metadata, metric)
+            found = arm_differences(runs, scores, treatment, baselines, fine_tuning, exposure)
+            tested.append(found.assign(dataset=dataset, metric=metric))
+            if headline_settings[metric]:  # the figure table's intervals, from the tests' own decomposition
+                label = {s: metric_label(s, metric) for s in headline_settings[metric]}
+                arms = with_intervals(arms, arm_standard_errors(runs, scores, fine_tuning, exposure), dataset, label)
+    every = pd.concat(tested, ignore_index=True) if tested else pd.DataFrame(columns=["dataset", "metric", "p"])
+    every["primary"] = mark_primary(every, hypotheses, arm_label) if not every.empty else False
+    every = exploratory(every)
+    primary = primary_tests(every, hypotheses, arm_label) if hypotheses else pd.DataFrame()
+
     sections = []
     for dataset in figures["dataset"].unique():
         headlines = headline_metrics(figures, dataset)
         metadata = format_of(figures[figures["dataset"] == dataset])
         paper = metadata.paper if metadata else None
-        differences = {
-            metric: arm_differences(runs, scores_of(dataset, metric), treatment, baselines, fine_tuning, pretraining)
-            for metric in dict.fromkeys(m for _, m in headlines)
-        }
-        wanted = set(headlines)
-        table = (
-            pd.concat([d.assign(metric=m) for m, d in differences.items()], ignore_index=True)
-            if differences
-            else pd.DataFrame()
-        )
-        if not table.empty:
-            table = table[[(s, m) in wanted for s, m in zip(table["setting"], table["metric"])]]
-            table.insert(1, "figure", [metric_label(s, m) for s, m in zip(table["setting"], table["metric"])])
-            figure_rank = {metric_label(s, m): i for i, (s, m) in enumerate(headlines)}
-            comparisons = [f"{treatment} - {b}" for b in baselines]
-            order = pd.DataFrame(
-                {
-                    "c": table["comparison"].map(comparisons.index),
-                    "f": table["figure"].map(figure_rank),
-                    "g": table["languages"].map(_group_rank),
-                }
-            )
-            table = table.loc[order.sort_values(["c", "f", "g"], kind="stable").index]
-            table = table.drop(columns=["setting", "metric"]).reset_index(drop=True)
+        gaps = {gap.name for gap in metadata.gaps} if metadata else set()
+        differences = every[every["dataset"] == dataset]
+        shown = [(s, m) in set(headlines) or s in gaps for s, m in zip(differences["setting"], differences["metric"])]
+        table = _ordered(differences[shown], headlines, [f"{treatment} - {b}" for b in baselines])
+        base = str(dataset).removesuffix(SAMPLED_POOL_SUFFIX)
+        mine_primary = primary[primary["dataset"] == base] if not primary.empty else primary
+        agreement = paper_agreement(differences, paper, treatment, mine_primary)
         mine = arms[arms["dataset"] == dataset]
-        agreement = paper_agreement(differences, paper, treatment)
         formats = {metric_label(s, m): catalogue.value_format(m) for s, m in headlines}
         sections.append(
             DatasetSection(
-                dataset, mine, table, agreement, paper_scope(dataset, agreement, paper), _chart(mine, dataset), formats
+                dataset,
+                mine,
+                table,
+                agreement,
+                paper_scope(dataset, agreement, paper),
+                _chart(mine, dataset),
+                formats,
+                pool_statement(figures[figures["dataset"] == dataset]),
+                exposure_notes(str(dataset), exposure),
+                _rank_matrices(runs, figures[figures["dataset"] == dataset], ("reference", treatment)),
             )
         )
-    return Report(experiment, _setup(runs, treatment), sections)
+    family = int((~every["primary"]).sum()) if not every.empty else 0
+    return Report(experiment, _setup(runs, treatment), sections, primary, hypotheses, family)
+
+
+def declared_hypotheses(runs: pd.DataFrame) -> list[Hypothesis]:
+    """The primary hypotheses the experiment's spec declared (none for a spec written before
+    specs declared them: nothing is declared after the fact)."""
+    config = runs["config"].iloc[0] if len(runs) else {}
+    return [Hypothesis(**h) for h in (config or {}).get("hypotheses", [])]
+
+
+def with_gaps(scores: pd.DataFrame, metadata, metric: str) -> pd.DataFrame:
+    """Per-query scores with each of the format's gaps (AfriQA: translated minus native) as a
+    setting of its own, so the gap is tested like any figure."""
+    if metadata is None or scores.empty:
+        return scores
+    parts = [scores]
+    for gap in metadata.gaps:
+        if metric in metadata.setting(gap.minuend).metrics:
+            parts.append(gap_scores(scores, gap))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _ordered(table: pd.DataFrame, headlines: list[tuple[str, str]], comparisons: list[str]) -> pd.DataFrame:
+    """A dataset's differences in the report's order: comparison, figure, language group."""
+    if table.empty:
+        return table
+    table = table.copy()
+    table.insert(1, "figure", [metric_label(s, m) for s, m in zip(table["setting"], table["metric"])])
+    figure_rank = {metric_label(s, m): i for i, (s, m) in enumerate(headlines)}
+    order = pd.DataFrame(
+        {
+            "c": table["comparison"].map(lambda c: comparisons.index(c) if c in comparisons else len(comparisons)),
+            "f": table["figure"].map(lambda f: figure_rank.get(f, len(figure_rank))),
+            "g": table["languages"].map(_group_rank),
+        }
+    )
+    table = table.loc[order.sort_values(["c", "f", "g"], kind="stable").index]
+    return table.drop(columns=["setting", "metric", "dataset"]).reset_index(drop=True)
+
+
+def _rank_matrices(runs: pd.DataFrame, figures: pd.DataFrame, arms: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """Per arm (the mean over its seeds): the mean rank of a query's answer in each candidate
+    language, in the pool of every language (a format's rank-matrix setting, ``mul_rank``)."""
+    part = figures[figures["setting"] == "mul_rank"]
+    if part.empty:
+        return {}
+    part = part.assign(arm=part["run_id"].map(dict(zip(runs["id"], arm_labels(runs)))))
+    out = {}
+    for arm in arms:
+        cells = part[part["arm"] == arm]
+        if not cells.empty:
+            matrix = cells.pivot_table(index="query_lang", columns="candidate_lang", values="value", aggfunc="mean")
+            out[arm] = matrix.round(0).astype("Int64").rename_axis(index="query / answer", columns=None).reset_index()
+    return out
 
 
 def _group_rank(group: str) -> int:
     return GROUP_ORDER.index(group) if group in GROUP_ORDER else len(GROUP_ORDER)
+
+
+def _selection_line(runs: pd.DataFrame) -> str:
+    """Per trained run: the step kept (lowest loss on the validation batches every arm
+    shares) of the steps trained, and, for hybrid, the realised share of mono batches."""
+    if "training" not in runs.columns or runs["training"].isna().all():
+        return "not recorded"
+    parts = []
+    for name, record in zip(runs["name"], runs["training"]):
+        if not record:
+            continue
+        record = record if isinstance(record, dict) else json.loads(record)
+        text = f"{name.rpartition('/')[2]}: step {record.get('best_step')} of {record.get('steps_done')}"
+        if record.get("stopped_early"):
+            text += " (stopped early)"
+        if name.rpartition("/")[2].startswith("hybrid") and record.get("mono_share") is not None:
+            text += f", mono share {record['mono_share']:.3f}"
+        parts.append(text)
+    return "; ".join(parts) or "not recorded"
+
+
+def _card_line(runs: pd.DataFrame) -> str:
+    cards = runs["exposure"].dropna() if "exposure" in runs.columns else pd.Series([], dtype=object)
+    if cards.empty:
+        return "the model has no exposure card: languages not seen in fine-tuning are unknown"
+    card = cards.iloc[0] if isinstance(cards.iloc[0], dict) else json.loads(cards.iloc[0])
+    return (
+        f"from the exposure card of {card['card']} ({card['file']}, sha256 {card['sha256'][:12]}): seen in "
+        f"fine-tuning, supervised retrieval data ({len(card['supervised'])} languages), documented pretraining "
+        f"({len(card['pretraining'])}), no documented exposure (not 'never seen': "
+        f"{len(card['undocumented'])} corpora publish no language list)"
+    )
 
 
 def _setup(runs: pd.DataFrame, treatment: str) -> list[tuple[str, str]]:
@@ -136,6 +257,8 @@ def _setup(runs: pd.DataFrame, treatment: str) -> list[tuple[str, str]]:
             f"{next(iter(runs['seen_languages'].dropna()), '') or '-'}",
         ),
         ("evaluation sets", ", ".join(config.get("eval_sets", []))),
+        ("coverage labels", _card_line(runs)),
+        ("model selection", _selection_line(runs)),
         (
             "budget",
             f"{train.get('steps')} steps of {train.get('batch_size')} pairs, "
@@ -210,9 +333,12 @@ def _figure_table(figures: pd.DataFrame, value_formats: dict[str, str]) -> pd.Da
 
     def cell(row) -> str:
         fmt = value_formats.get(row["column"], "{:.3f}").format
-        if np.isnan(row["sd"]):
-            return fmt(row["mean"])
-        return f"{fmt(row['mean'])} [{fmt(row['low'])}, {fmt(row['high'])}]"
+        text = fmt(row["mean"])
+        if np.isfinite(row["low"]):
+            text += f" [{fmt(row['low'])}, {fmt(row['high'])}]"
+        if len(row["seed_values"]) > 1:
+            text += " (" + " / ".join(fmt(v) for v in row["seed_values"]) + ")"
+        return text
 
     if figures.empty:
         return pd.DataFrame()
@@ -224,15 +350,33 @@ def _figure_table(figures: pd.DataFrame, value_formats: dict[str, str]) -> pd.Da
 
 
 def _difference_table(differences: pd.DataFrame) -> pd.DataFrame:
+    """Exploratory differences: two-sided p and its Benjamini-Hochberg q over the whole
+    table; rows that test a primary hypothesis say so (their test is the primary table's)."""
     if differences.empty:
         return differences
     out = differences.copy()
     for name in ("difference", "low", "high"):
         out[name] = out[name].map(lambda v: f"{v:+.4f}")
     out["cohens_d"] = out["cohens_d"].map(lambda v: f"{v:+.2f}")
-    out["p_adjusted"] = out["p_adjusted"].map(lambda v: f"{v:.3g}")
-    out["significant"] = out["significant"].map({True: "yes", False: "no"})
-    return out.drop(columns=["p"])
+    out["p"] = out["p"].map(lambda v: f"{v:.3g}")
+    out["q_bh"] = [("primary" if primary else f"{q:.3g}") for q, primary in zip(out["q_bh"], out["primary"])]
+    out["significant"] = [
+        "see primary" if primary else ("yes" if sig else "no")
+        for sig, primary in zip(out["significant"], out["primary"])
+    ]
+    return out.drop(columns=["se", "df", "primary"])
+
+
+def _primary_table(primary: pd.DataFrame) -> pd.DataFrame:
+    if primary.empty:
+        return primary
+    out = primary.drop(columns=["comparison", "setting", "metric"]).copy()
+    for name in ("difference", "low", "high"):
+        out[name] = out[name].map(lambda v: "" if pd.isna(v) else f"{v:+.4f}")
+    for name in ("p", "p_holm"):
+        out[name] = out[name].map(lambda v: "" if pd.isna(v) else f"{v:.3g}")
+    out["margin"] = out["margin"].map(lambda v: f"{v:g}")
+    return out
 
 
 # The report is a list of blocks, built once; each format renders the same list.
@@ -270,16 +414,47 @@ def blocks(report: Report) -> list[Block]:
         Heading(2, "Set-up"),
         Table(pd.DataFrame(report.setup, columns=["", "value"])),
     ]
+    out += [Heading(2, "Primary hypotheses")]
+    if report.primary.empty:
+        out.append(Paragraph("The spec declared no primary hypothesis: every test below is exploratory."))
+    else:
+        tested = int(report.primary["p"].notna().sum())
+        out += [
+            Paragraph(
+                f"Declared in the spec before the run: {len(report.primary)} hypotheses, one family; Holm's correction "
+                f"runs over the {tested} tested. One-sided tests of the seed-aware difference (questions and training "
+                "seeds both as sources of chance): superiority against no gain, non-inferiority against a loss of the "
+                "margin, equivalence by two one-sided tests (TOST). A comparison with one seed per trained arm is "
+                "run-level (two runs, not two strategies) and tests no hypothesis."
+            ),
+            Table(_primary_table(report.primary)),
+        ]
+    out.append(
+        Paragraph(
+            f"Everything else is exploratory: {report.exploratory_tests} two-sided tests, Benjamini-Hochberg over the "
+            "whole table (q < 0.05: significant); a level of run-level says the comparison is between single runs."
+        )
+    )
     for section in report.sections:
         out += [
             Heading(2, section.name),
-            Heading(3, "Figures per language group (mean over seeds [95% interval])"),
+            Paragraph(section.pool),
+            *(Paragraph(line) for line in section.exposure),
+            Heading(
+                3,
+                "Figures per language group: mean over seeds [95% interval, questions and seeds as chance] (each seed)",
+            ),
             Table(_figure_table(section.figures, section.value_formats)),
         ]
         if section.chart:
             out.append(Chart(section.name))
+        for arm, matrix in section.rank_matrices.items():
+            out += [
+                Heading(3, f"Mean rank of the answer in each language, {arm} (rows: the query's language)"),
+                Table(matrix),
+            ]
         out += [
-            Heading(3, "Differences"),
+            Heading(3, "Differences (exploratory)"),
             Table(_difference_table(section.differences)),
             Heading(3, "Against the paper (Tables 1-2)"),
             Paragraph(section.paper_note),

@@ -94,6 +94,23 @@ def _seed_term(runs: np.ndarray) -> tuple[float, float]:
     return max(0.0, (ms_seed - ms_residual) / questions) / seeds, (ms_seed / questions / seeds) ** 2 / (seeds - 1)
 
 
+def arm_standard_error(runs: np.ndarray) -> tuple[float, float]:
+    """The standard error of one arm's mean over (seeds x questions) per-query scores, with
+    the test's decomposition: the questions' term (the seed-averaged questions' variance / Q)
+    plus the seeds' term (``_seed_term``), and its Welch-Satterthwaite degrees of freedom. So
+    an arm's interval and the tests between arms rest on the same model of chance."""
+    runs = np.atleast_2d(np.asarray(runs, dtype=np.float64))
+    runs = runs[:, np.isfinite(runs).all(axis=0)]
+    questions = runs.shape[1]
+    if questions < 2:
+        return np.nan, np.nan
+    question_term = float(runs.mean(axis=0).var(ddof=1)) / questions
+    seed, share = _seed_term(runs)
+    variance = question_term + seed
+    shares = question_term**2 / (questions - 1) + share
+    return float(np.sqrt(variance)), float(variance**2 / shares) if shares > 0 else np.inf
+
+
 def seed_aware_test(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> SeedAwareTest:
     """Test mean(b) = mean(a) where ``a`` and ``b`` are (seeds x questions) per-query scores
     of two strategies on the same questions (one row per training seed; the seeds of ``a``

@@ -13,41 +13,47 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from hybridcore.analysis.coverage import COVERAGE_ORDER, label_figures
+from hybridcore.analysis.coverage import COVERAGE_ORDER, Exposure, label_figures
 from hybridcore.analysis.figures import macro, metric_label
 from hybridcore.data.formats.metadata import Figure, Gap
 
+FLAG = "exposure flag"  # the column naming an evaluation set the model may have seen
+_KEYS = ("run", "language", "coverage", "flag")
+_COLUMNS = ["run", "language", "coverage", FLAG]
+
 
 def language_figures(
-    figures: pd.DataFrame, wanted: Sequence[Figure], fine_tuning: Iterable[str], pretraining: Iterable[str] | None
+    figures: pd.DataFrame, wanted: Sequence[Figure], fine_tuning: Iterable[str], exposure: Exposure | None
 ) -> pd.DataFrame:
     """Per run and language: each ``wanted`` figure over the groups about that language
-    (``macro``: ``en -> yo`` and ``yo -> en`` both count for Yoruba), with its coverage;
-    best covered, then alphabetically, first. Columns are the figures' labels."""
+    (``macro``: ``en -> yo`` and ``yo -> en`` both count for Yoruba), with its coverage and
+    its evaluation-set exposure flag (``FLAG``, "" for none); best covered, then
+    alphabetically, first. Columns are the figures' labels."""
     labels = [metric_label(f.setting, f.metric) for f in wanted]
     parts = []
     for figure, label in zip(wanted, labels):
         cell = figures[(figures["setting"] == figure.setting) & (figures["metric"] == figure.metric)]
         if not cell.empty:
-            per_language = macro(label_figures(cell, fine_tuning, pretraining), by=("run", "language", "coverage"))
-            parts.append(per_language.set_index(["run", "language", "coverage"])["value"].rename(label))
+            per_language = macro(label_figures(cell, fine_tuning, exposure), by=_KEYS).rename(columns={"flag": FLAG})
+            parts.append(per_language.set_index(_COLUMNS)["value"].rename(label))
     if not parts:
-        return pd.DataFrame(columns=["run", "language", "coverage", *labels])
+        return pd.DataFrame(columns=[*_COLUMNS, *labels])
     table = pd.concat(parts, axis=1).reset_index().rename_axis(columns=None)
-    return _by_coverage(table.reindex(columns=["run", "language", "coverage", *labels]))
+    return _by_coverage(table.reindex(columns=[*_COLUMNS, *labels]))
 
 
 def gap_table(
-    figures: pd.DataFrame, gap: Gap, metric: str, fine_tuning: Iterable[str], pretraining: Iterable[str] | None
+    figures: pd.DataFrame, gap: Gap, metric: str, fine_tuning: Iterable[str], exposure: Exposure | None
 ) -> pd.DataFrame:
     """Per run and query language: both settings' ``metric`` and the gap between them
-    (``minuend - subtrahend``), with the language's coverage."""
-    columns = ["run", "language", "coverage", gap.subtrahend, gap.minuend, gap.name]
+    (``minuend - subtrahend``), with the language's coverage and exposure flag."""
+    columns = [*_COLUMNS, gap.subtrahend, gap.minuend, gap.name]
     part = figures[figures["setting"].isin([gap.minuend, gap.subtrahend]) & (figures["metric"] == metric)]
     if part.empty:
         return pd.DataFrame(columns=columns)
-    part = label_figures(part, fine_tuning, pretraining)
-    wide = part.pivot_table(index=["run", "query_lang", "coverage"], columns="setting", values="value").reset_index()
+    part = label_figures(part, fine_tuning, exposure).rename(columns={"flag": FLAG})
+    index = ["run", "query_lang", "coverage", FLAG]
+    wide = part.pivot_table(index=index, columns="setting", values="value").reset_index()
     wide[gap.name] = wide[gap.minuend] - wide[gap.subtrahend]
     wide = wide.rename(columns={"query_lang": "language"}).rename_axis(columns=None)
     return _by_coverage(wide[columns])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 import numpy as np
 
@@ -87,7 +87,15 @@ class Evaluable:
         """Per-query metrics of every group, with the metrics its format declares per setting."""
         from hybridcore.eval.scoring import evaluate  # torch, only when scoring
 
-        return evaluate(self.name, self.groups(), queries, candidates, self.metadata.metrics_of(), self.notes())
+        return evaluate(
+            self.name,
+            self.groups(),
+            queries,
+            candidates,
+            self.metadata.metrics_of(),
+            self.notes(),
+            self.metadata.rank_matrices(),
+        )
 
     def write_trec(
         self: RetrievalData, queries: np.ndarray, candidates: np.ndarray, folder: Path, run_name: str
@@ -113,17 +121,24 @@ class LoadOptions:
     """What a caller may ask of a loader: a subset of languages (codes in any spelling, or a
     subset the format names, such as SIB-200's ``quick``), a language tag for formats that do
     not record one, a split (``None``: the format's default), and ``sample``: about that many
-    queries per language, drawn with ``SAMPLE_SEED`` (whole parallel groups, and a pool of
-    exactly their relevant candidates), for quick runs; ``None`` keeps everything."""
+    queries per language, drawn with ``SAMPLE_SEED`` (whole parallel groups), ranked against
+    the benchmark's whole pool; ``None`` keeps every query. ``pool="sampled"`` (with a sample
+    only) also shrinks the pool to exactly the drawn queries' relevant candidates: a smoke
+    test's pool, whose figures carry ``hybridcore.eval.pools.SAMPLED_POOL_CAVEAT``."""
 
     languages: tuple[str, ...] | None = None
     lang: str | None = None
     split: str | None = None
     sample: int | None = None
+    pool: Literal["whole", "sampled"] = "whole"
 
     def __post_init__(self) -> None:
         if self.languages is not None:
             object.__setattr__(self, "languages", tuple(self.languages))
+
+    @property
+    def whole_pool(self) -> bool:
+        return self.pool == "whole"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-FIGURE_COLUMNS = ["dataset", "setting", "query_lang", "candidate_lang", "metric", "value", "n_queries"]
+# n_queries: the queries a group's value averages; pool_size: the candidates each of them was
+# ranked against (missing for results written before it was recorded)
+FIGURE_COLUMNS = ["dataset", "setting", "query_lang", "candidate_lang", "metric", "value", "n_queries", "pool_size"]
 
 
 def macro(figures: pd.DataFrame, by: tuple[str, ...] = ("run", "dataset", "setting", "metric")) -> pd.DataFrame:

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import re
 
-PLAIN = ("map", "rank_distance")
+PLAIN = ("map", "rank_distance", "rank_distance_norm", "rank")
 AT_K = ("recall", "precision", "ndcg", "mrr")
-_LABELS = {"map": "mAP", "rank_distance": "rank dist", "recall": "R", "precision": "P", "ndcg": "nDCG", "mrr": "MRR"}
-_LOWER_IS_BETTER = frozenset({"rank_distance"})
+_LABELS = {
+    "map": "mAP",
+    "rank_distance": "rank dist",
+    "rank_distance_norm": "norm rank dist",
+    "rank": "mean rank",
+    "recall": "R",
+    "precision": "P",
+    "ndcg": "nDCG",
+    "mrr": "MRR",
+}
+_LOWER_IS_BETTER = frozenset({"rank_distance", "rank_distance_norm", "rank"})
 _NAME = re.compile(rf"(?P<plain>{'|'.join(PLAIN)})|(?P<base>{'|'.join(AT_K)})@(?P<k>[1-9][0-9]*)")
 
 
@@ -34,4 +43,4 @@ def lower_is_better(metric: str) -> bool:
 
 def value_format(metric: str) -> str:
     """How tables print it: a rank distance with one decimal, a score in [0, 1] with three."""
-    return "{:.1f}" if metric == "rank_distance" else "{:.3f}"
+    return "{:.1f}" if metric in ("rank_distance", "rank") else "{:.3f}"

@@ -144,6 +144,20 @@ def rank_distance(ranks: np.ndarray, gains: np.ndarray) -> np.ndarray:
     return np.where(found.sum(1) >= 2, hi - lo, np.nan)
 
 
+def rank_distance_norm(ranks: np.ndarray, gains: np.ndarray, pool_size: int) -> np.ndarray:
+    """Rank distance on a scale that does not grow with the pool (the project's own, so that
+    pools of 2,880 and 13,014 candidates compare): 0 when a query's n relevant candidates sit
+    next to each other (distance n - 1), 1 at a random ranking's expected distance, the
+    expected range of n of ``pool_size`` positions drawn at random,
+    (pool_size + 1)(n - 1) / (n + 1). NaN for queries with fewer than two."""
+    n = (np.isfinite(ranks) & (gains > 0)).sum(1).astype(np.float64)
+    floor = n - 1
+    random = (pool_size + 1) * (n - 1) / np.maximum(n + 1, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = (rank_distance(ranks, gains) - floor) / (random - floor)
+    return np.where((n >= 2) & (random > floor), scaled, np.nan)
+
+
 _AT_K: dict[str, Callable[[np.ndarray, np.ndarray, int], np.ndarray]] = {
     "recall": recall_at,
     "precision": precision_at,
@@ -156,14 +170,21 @@ _PLAIN: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
-def compute(names: Sequence[str], ranks: np.ndarray, gains: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-query values of each named metric (``map``, ``rank_distance``, ``recall@k``,
-    ``precision@k``, ``ndcg@k``, ``mrr@k``)."""
+def compute(
+    names: Sequence[str], ranks: np.ndarray, gains: np.ndarray, pool_size: int | None = None
+) -> dict[str, np.ndarray]:
+    """Per-query values of each named metric (``map``, ``rank_distance``,
+    ``rank_distance_norm``, which needs ``pool_size``, the candidates each query was ranked
+    against, ``recall@k``, ``precision@k``, ``ndcg@k``, ``mrr@k``)."""
     out: dict[str, np.ndarray] = {}
     ordinal = ordinal_ranks(ranks, gains) if any("@" in n for n in names) else ranks
     for name in names:
         base, _, k = name.partition("@")
-        if base in _PLAIN and not k:
+        if name == "rank_distance_norm":
+            if pool_size is None:
+                raise ValueError("rank_distance_norm needs the pool's size")
+            out[name] = rank_distance_norm(ranks, gains, pool_size)
+        elif base in _PLAIN and not k:
             out[name] = _PLAIN[base](ranks, gains)
         elif base in _AT_K and k.isdigit():
             out[name] = _AT_K[base](ordinal, gains, int(k))

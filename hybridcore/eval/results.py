@@ -32,6 +32,7 @@ class GroupScores:
     candidate_lang: str
     query_ids: tuple[str, ...]
     per_query: dict[str, np.ndarray] = field(compare=False)
+    pool_size: int | None = None  # candidates each query is ranked against (None: not recorded)
 
     def mean(self, metric: str) -> float:
         values = self.per_query[metric]
@@ -57,11 +58,12 @@ class Evaluation:
                 metric,
                 None if math.isnan(mean := g.mean(metric)) else mean,
                 len(g.query_ids),
+                g.pool_size,
             )
             for g in self.groups
             for metric in g.per_query
         ]
-        return pd.DataFrame(rows, columns=FIGURE_COLUMNS).astype({"value": "float64"})
+        return pd.DataFrame(rows, columns=FIGURE_COLUMNS).astype({"value": "float64", "pool_size": "Int64"})
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Macro averages: setting -> metric -> value."""
@@ -104,6 +106,7 @@ class Evaluation:
                     "query_lang": g.query_lang,
                     "candidate_lang": g.candidate_lang,
                     "n_queries": len(g.query_ids),
+                    "pool_size": g.pool_size,
                     "metrics": {m: g.mean(m) for m in g.per_query},
                 }
                 for g in self.groups
@@ -142,5 +145,7 @@ def load_evaluation(folder: str | Path, verified: bool = False) -> Evaluation:
         metrics = list(dict.fromkeys(part["metric"]))
         ids = tuple(part.loc[part["metric"] == metrics[0], "query_id"])
         per_query = {m: part.loc[part["metric"] == m, "value"].to_numpy(dtype=np.float64) for m in metrics}
-        groups.append(GroupScores(g["setting"], g["query_lang"], g["candidate_lang"], ids, per_query))
+        groups.append(
+            GroupScores(g["setting"], g["query_lang"], g["candidate_lang"], ids, per_query, g.get("pool_size"))
+        )
     return Evaluation(summary["dataset"], tuple(groups), summary.get("notes", {}))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hybridcore.config.provenance import code_version, environment
 from hybridcore.config.spec import Arm, RunSpec
+from hybridcore.model.exposure import exposure_record
 from hybridcore.model.pretraining import pretraining_languages
 
 
@@ -67,6 +68,7 @@ def run_fields(
         "eval_sets": ",".join(eval_sets if eval_sets is not None else spec.eval_sets),
         "seen_languages": ",".join(seen_languages),
         "pretraining_languages": _joined(pretraining_languages(spec.model)),
+        "exposure": exposure_record(spec.model),
         "config": spec.to_dict(),
         "seed": config.seed if config else None,
         "code_version": code_version(),

@@ -30,6 +30,7 @@ from hybridcore.eval.results import read_summary, save_evaluation
 from hybridcore.files import content_hash, discard, file_hash, folder_problem, recorded_checksums
 from hybridcore.model.cache import EmbeddingCache
 from hybridcore.model.encoder import Encoder
+from hybridcore.model.exposure import exposure_record
 from hybridcore.model.pretraining import pretraining_languages
 from hybridcore.model.resolve import hub_model_revision, resolve_model
 from hybridcore.model.st_export import recorded_settings
@@ -131,6 +132,16 @@ class TrainedModel:
     seconds: float
     examples_per_second: float
     slot_wait_seconds: float = 0.0
+    selection: dict | None = None  # ``selection_of``: which step was kept, and the batch mix trained
+
+
+SELECTION_FIELDS = ("steps_done", "best_step", "stopped_early", "best_validation_loss", "mono_share")
+
+
+def selection_of(record: dict) -> dict:
+    """What a run stores of its training (``training.json``): the steps trained, the step
+    whose weights were kept, whether it stopped early, and the realised share of mono batches."""
+    return {name: record.get(name) for name in SELECTION_FIELDS}
 
 
 def train_model(
@@ -147,7 +158,7 @@ def train_model(
         discard(out, problem)
     done = training_record(str(out))
     if done is not None:
-        return TrainedModel(str(out), key, True, 0.0, done["examples_per_second"])
+        return TrainedModel(str(out), key, True, 0.0, done["examples_per_second"], selection=selection_of(done))
     started = time.perf_counter()
     record = {"spec": spec.to_dict(), "train_languages": data.languages, **(record or {})}
     result = train(
@@ -160,7 +171,8 @@ def train_model(
         trust_remote_code=spec.trust_remote_code,
         record=record,
     )
-    return TrainedModel(str(out), key, False, time.perf_counter() - started, result.examples_per_second)
+    selection = selection_of(training_record(str(out)) or {})
+    return TrainedModel(str(out), key, False, time.perf_counter() - started, result.examples_per_second, 0.0, selection)
 
 
 @dataclass(frozen=True)
@@ -228,6 +240,7 @@ def evaluate_model(
         "reference": str(dataset),
         "fine_tuning_languages": trained.get("train_languages", []),
         "pretraining_languages": pretraining_languages(model),
+        "exposure": exposure_record(model),
         "candidate_context": candidate_context,
         "encoder": settings.as_dict(),
         "dtype": str(encoder.dtype),

@@ -9,7 +9,9 @@ negative: the false negatives that generic samplers miss.
   in that language.
 - ``CrossStrategy`` (X-Y): per pair, a (query language, positive language) pair with X != Y,
   drawn uniformly among those the group has.
-- ``HybridStrategy``: per batch, mono with probability alpha, else cross.
+- ``HybridStrategy``: per batch, mono with probability alpha, else cross (the paper's); or,
+  given a schedule (``exact_schedule``), exactly round(alpha x steps) mono batches in a seeded
+  order, so an alpha sweep measures alpha and not the binomial noise of the batch mix.
 
 ``ParallelBatchSampler`` turns a strategy into an endless, seeded stream of batches. An epoch
 is one pass over the groups in a seeded permutation; it ends when the next batch cannot be
@@ -53,8 +55,11 @@ class ParallelIndex:
 class Strategy(Protocol):
     name: str
 
-    def draw(self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int) -> Batch | None:
-        """Take ``batch_size`` groups from ``unused`` (removing them) into a batch, or None."""
+    def draw(
+        self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int, number: int = 0
+    ) -> Batch | None:
+        """Take ``batch_size`` groups from ``unused`` (removing them) into a batch, or None;
+        ``number`` is the batch's place in the whole run (0 first)."""
 
 
 def _take(index: ParallelIndex, unused: list[int], eligible, batch_size: int) -> list[int] | None:
@@ -78,7 +83,9 @@ class MonoStrategy:
 
     name = "mono"
 
-    def draw(self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int) -> Batch | None:
+    def draw(
+        self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int, number: int = 0
+    ) -> Batch | None:
         fillable = [
             lang
             for lang in index.languages
@@ -97,7 +104,9 @@ class CrossStrategy:
 
     name = "cross"
 
-    def draw(self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int) -> Batch | None:
+    def draw(
+        self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int, number: int = 0
+    ) -> Batch | None:
         groups = _take(index, unused, lambda g: len(index.groups[g]) >= 2, batch_size)
         if groups is None:
             return None
@@ -110,31 +119,46 @@ class CrossStrategy:
 
 
 class HybridStrategy:
-    """Per batch: mono with probability ``alpha``, else cross (paper: alpha = 0.5)."""
+    """Per batch: mono with probability ``alpha``, else cross (paper: alpha = 0.5); with a
+    ``schedule`` (one kind per batch of the run), the batch's kind is the schedule's, and
+    batches beyond it fall back to the draw."""
 
     name = "hybrid"
 
-    def __init__(self, alpha: float = 0.5) -> None:
+    def __init__(self, alpha: float = 0.5, schedule: Sequence[str] | None = None) -> None:
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
         self.alpha = alpha
+        self.schedule = tuple(schedule or ())
         self.mono, self.cross = MonoStrategy(), CrossStrategy()
 
-    def draw(self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int) -> Batch | None:
-        chosen = self.mono if rng.random() < self.alpha else self.cross
+    def draw(
+        self, rng: np.random.Generator, index: ParallelIndex, unused: list[int], batch_size: int, number: int = 0
+    ) -> Batch | None:
+        if number < len(self.schedule):
+            chosen = self.mono if self.schedule[number] == "mono" else self.cross
+        else:
+            chosen = self.mono if rng.random() < self.alpha else self.cross
         # No fallback to the other kind when the drawn one cannot fill: the epoch ends, and
         # the share of mono batches stays alpha.
-        return chosen.draw(rng, index, unused, batch_size)
+        return chosen.draw(rng, index, unused, batch_size, number)
 
 
-def make_strategy(name: str, alpha: float = 0.5) -> Strategy:
-    """``mono``, ``cross`` or ``hybrid``."""
+def exact_schedule(batches: int, alpha: float, seed: int) -> tuple[str, ...]:
+    """Exactly round(alpha x batches) ``mono`` and the rest ``cross``, in a seeded order."""
+    mono = round(alpha * batches)
+    kinds = np.array(["mono"] * mono + ["cross"] * (batches - mono))
+    return tuple(kinds[np.random.default_rng([seed, 7]).permutation(batches)].tolist())
+
+
+def make_strategy(name: str, alpha: float = 0.5, schedule: Sequence[str] | None = None) -> Strategy:
+    """``mono``, ``cross`` or ``hybrid`` (with ``schedule``: its batches' kinds, ``exact_schedule``)."""
     if name == "mono":
         return MonoStrategy()
     if name == "cross":
         return CrossStrategy()
     if name == "hybrid":
-        return HybridStrategy(alpha)
+        return HybridStrategy(alpha, schedule)
     raise ValueError(f"unknown strategy {name!r}: use mono, cross or hybrid")
 
 
@@ -150,17 +174,25 @@ class ParallelBatchSampler:
         self.seed = seed
         self.epoch = 0
         self.position = 0  # batches already served from the current epoch
+        self._starts = [0]  # each epoch's first batch number in the whole run, as far as known
         if not self.epoch_plan(0):
             raise ValueError(
                 f"{len(self.index.groups)} parallel groups cannot fill one {strategy.name} batch of {batch_size}"
             )
 
     def epoch_plan(self, epoch: int) -> list[Batch]:
-        """All batches of ``epoch``, a function of (seed, epoch) only."""
+        """All batches of ``epoch``, a function of (seed, epoch) only (and of the earlier
+        epochs' lengths, which number the batches for a schedule)."""
+        while len(self._starts) <= epoch:
+            last = len(self._starts) - 1
+            self._starts.append(self._starts[last] + len(self._plan(last, self._starts[last])))
+        return self._plan(epoch, self._starts[epoch])
+
+    def _plan(self, epoch: int, start: int) -> list[Batch]:
         rng = np.random.default_rng([self.seed, epoch])
         unused = rng.permutation(len(self.index.groups)).tolist()
-        plan = []
-        while (batch := self.strategy.draw(rng, self.index, unused, self.batch_size)) is not None:
+        plan: list[Batch] = []
+        while (batch := self.strategy.draw(rng, self.index, unused, self.batch_size, start + len(plan))) is not None:
             plan.append(batch)
         return plan
 

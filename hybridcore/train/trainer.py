@@ -2,9 +2,10 @@
 
 InfoNCE over in-batch (and hard) negatives; AdamW with linear warm-up and decay, gradient
 clipping, bf16 autocast where the hardware runs it fast. A held-out share of the training
-groups (never the evaluation sets) gives the validation loss for early stopping; the best
-weights are what the run exports. Checkpoints every N steps make a killed run resumable to
-the same final weights as an uninterrupted one.
+groups (never the evaluation sets; the same groups and batches for every arm and seed, so
+every run is selected on one criterion) gives the validation loss for early stopping; the
+best weights are what the run exports, and their step is recorded. Checkpoints every N
+steps make a killed run resumable to the same final weights as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from hybridcore.model.st_export import recorded_settings, save_sentence_transfor
 from hybridcore.progress import progress_bar
 from hybridcore.train.checkpoint import load_checkpoint, save_checkpoint
 from hybridcore.train.losses import info_nce
-from hybridcore.train.samplers import Batch, ParallelBatchSampler, make_strategy
+from hybridcore.train.samplers import Batch, HybridStrategy, ParallelBatchSampler, exact_schedule, make_strategy
+
+VALIDATION_SEED = 0  # the held-out split and its batches, apart from the training seed
 
 
 @dataclass
@@ -44,6 +47,8 @@ class TrainResult:
     examples_per_second: float
     train_seconds: float
     history: list[dict] = field(default_factory=list)
+    best_step: int | None = None  # the step whose weights are kept: the lowest validation loss
+    mono_share: float | None = None  # the share of mono batches among the steps trained (hybrid: realised alpha)
 
 
 class _Tokenised:
@@ -106,12 +111,15 @@ class Trainer:
         self.model.to(self.device)
         self.dtype = resolve_dtype(config.precision, self.device)  # type: ignore[arg-type]
 
-        train_examples, val_examples = split_by_group(examples, config.validation_fraction, config.seed)
+        # One held-out split and one validation plan for every arm and seed: each run is
+        # selected on the same criterion (a fixed mix of mono and cross pairs).
+        train_examples, val_examples = split_by_group(examples, config.validation_fraction, VALIDATION_SEED)
         self.train_examples, self.val_examples = train_examples, val_examples
-        strategy = make_strategy(config.strategy, config.alpha)
+        schedule = exact_schedule(config.steps, config.alpha, config.seed) if config.mix == "exact" else None
+        strategy = make_strategy(config.strategy, config.alpha, schedule)
         self.sampler = ParallelBatchSampler(train_examples, strategy, config.batch_size, config.seed)
         self.train_tokens = _Tokenised(self.tokenizer, train_examples, config, self.encoder)
-        self.val_batches = _validation_plan(val_examples, strategy, config)
+        self.val_batches = _validation_plan(val_examples, config)
         self.val_tokens = _Tokenised(self.tokenizer, val_examples, config, self.encoder) if self.val_batches else None
 
         decay = [p for n, p in self.model.named_parameters() if p.ndim >= 2]
@@ -241,6 +249,9 @@ class Trainer:
                 raise DataError(best_dir, "best model of this training", problem)
             self.model.load_state_dict(load_file(str(best_dir / "model.safetensors")))
         final = self.out_dir
+        validated = [e for e in state["history"] if e.get("validation_loss") is not None]
+        best_step = min(validated, key=lambda e: e["validation_loss"])["step"] if validated else None
+        kinds = [e["kind"] for e in state["history"]]
         result = TrainResult(
             model_dir=final,
             steps_done=state["step"],
@@ -249,6 +260,8 @@ class Trainer:
             examples_per_second=state["examples"] / state["seconds"] if state["seconds"] else 0.0,
             train_seconds=state["seconds"],
             history=state["history"],
+            best_step=best_step,
+            mono_share=kinds.count("mono") / len(kinds) if kinds else None,
         )
         record = {
             "base_model": self.base_model,
@@ -272,13 +285,16 @@ def _save_weights(model: torch.nn.Module, folder: Path) -> None:
         save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
 
 
-def _validation_plan(examples: Sequence[TrainingExample], strategy, config: TrainConfig) -> list[Batch]:
-    """Fixed validation batches built like training ones; smaller batches when the held-out
-    groups are too few to fill a full one."""
+def _validation_plan(examples: Sequence[TrainingExample], config: TrainConfig) -> list[Batch]:
+    """The fixed validation batches every arm is selected on: mono and cross batches in turn,
+    seeded apart from training, at most ``validation_batches``; smaller batches when the
+    held-out groups are too few to fill a full one."""
     size = config.batch_size
+    turns = ("mono", "cross") * config.validation_batches
     while size >= 2 and examples:
         try:
-            return ParallelBatchSampler(examples, strategy, size, config.seed).epoch_plan(0)
+            plan = ParallelBatchSampler(examples, HybridStrategy(0.5, turns), size, VALIDATION_SEED).epoch_plan(0)
+            return plan[: config.validation_batches]
         except ValueError:
             size //= 2
     return []

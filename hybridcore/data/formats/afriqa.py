@@ -27,6 +27,7 @@ from hybridcore.data.formats.metadata import Figure, FormatMetadata, Gap, Settin
 from hybridcore.data.jsonl import read_jsonl
 from hybridcore.errors import DataError
 from hybridcore.eval.groups import Group
+from hybridcore.eval.pools import sampled_pool_name
 from hybridcore.languages import language_tag, select_languages
 
 FILE_PATTERN = re.compile(r"gold_span_passages\.afriqa\.(?P<lang>[a-z]+)\.(?P<pivot>[a-z]+)\.(?P<split>[a-z]+)\.json")
@@ -95,19 +96,21 @@ class AfriqaSet(Evaluable):
         """What was left out of the evaluation, and why."""
         return {"split": self.split, "pool_passages": len(self.passages), "questions_left_out": dict(self.left_out)}
 
-    def sample(self, per_language: int, seed: int = 0) -> AfriqaSet:
-        """``per_language`` questions of each language, drawn at random, against a pool of
-        exactly their gold passages."""
+    def sample(self, per_language: int, seed: int = 0, whole_pool: bool = True) -> AfriqaSet:
+        """``per_language`` questions of each language, drawn at random, against the whole
+        pool; without ``whole_pool``, against a pool of exactly their gold passages."""
         rng = np.random.default_rng(seed)
         chosen: list[AfriqaQuestion] = []
         for lang in self.question_languages:
             mine = [q for q in self.questions if q.lang == lang]
             picked = set(rng.choice(len(mine), size=min(len(mine), per_language), replace=False).tolist())
             chosen += [q for i, q in enumerate(mine) if i in picked]
+        if whole_pool:
+            return replace(self, questions=tuple(chosen))
         old_rows = sorted({q.passage for q in chosen})
         new_row = {old: new for new, old in enumerate(old_rows)}
         return AfriqaSet(
-            self.name,
+            sampled_pool_name(self.name),
             self.split,
             tuple(replace(q, passage=new_row[q.passage]) for q in chosen),
             tuple(self.passages[i] for i in old_rows),

@@ -22,10 +22,17 @@ from hybridcore.data.dataset import DatasetFormat, Evaluable, GuardTexts, TextEn
 from hybridcore.data.formats.metadata import POOLED, Figure, FormatMetadata, Paper, Setting
 from hybridcore.errors import DataError
 from hybridcore.eval.groups import Group
+from hybridcore.eval.pools import sampled_pool_name
 from hybridcore.languages import language_tag, select_languages
 
 _METRICS = ("map", "recall@1", "recall@10", "ndcg@10", "mrr@10")
-_HEADLINES = (Figure("mono", "map"), Figure("cross", "map"), Figure("multi", "map"), Figure("multi", "rank_distance"))
+_HEADLINES = (
+    Figure("mono", "map"),
+    Figure("cross", "map"),
+    Figure("multi", "map"),
+    Figure("multi", "rank_distance"),
+    Figure("multi", "rank_distance_norm"),
+)
 METADATA = FormatMetadata(
     name="lareqa",
     description="LAReQA (arXiv 2004.05484): questions against answer sentences of every language's paragraphs",
@@ -35,16 +42,25 @@ METADATA = FormatMetadata(
         Setting(
             "multi",
             "Mul",
-            (*_METRICS, "rank_distance"),
+            (*_METRICS, "rank_distance", "rank_distance_norm"),
             "X's questions against the sentences of every language; relevant: the answer in each language; "
-            "rank distance (max - min rank of a question's answers) measures language bias",
+            "rank distance (max - min rank of a question's answers) measures language bias, and its normalised "
+            "form (0: answers adjacent, 1: a random ranking) compares it across pool sizes",
             pooled=True,
+        ),
+        Setting(
+            "mul_rank",
+            "Mul rank",
+            ("rank",),
+            "in the pool of every language, the rank of X's question's answer in language Y: the query x "
+            "candidate language matrix of language bias (from Mul's ranking)",
+            ranks_of="multi",
         ),
     ),
     headlines=_HEADLINES,
     # arXiv 2408.10536, Tables 1-2: hybrid at least as good as mono and cross on Mo, Cr and Mul
     # mAP, with a lower rank distance, on XQuAD-R and MLQA-R.
-    paper=Paper(claims=_HEADLINES, reported_on=("xquad-r", "mlqa-r")),
+    paper=Paper(claims=_HEADLINES[:4], reported_on=("xquad-r", "mlqa-r")),  # the paper has no normalised form
 )
 
 
@@ -94,16 +110,20 @@ class RetrievalSet(Evaluable):
     def candidates_in(self, lang: str) -> list[Candidate]:
         return [c for c in self.candidates if c.lang == lang]
 
-    def sample(self, per_language: int, seed: int = 0) -> RetrievalSet:
+    def sample(self, per_language: int, seed: int = 0, whole_pool: bool = True) -> RetrievalSet:
         """``per_language`` parallel question groups (the same id in every language; XQuAD-R:
-        that many questions per language), drawn at random, with exactly the candidates
-        relevant to them, so each question keeps all its answers and the pool its languages."""
+        that many questions per language), drawn at random, against every candidate; without
+        ``whole_pool``, against exactly the candidates relevant to them (each question keeps
+        all its answers, the pool its languages, and loses every same-paragraph distractor)."""
         ids = sorted({q.id for q in self.questions})
         rng = np.random.default_rng(seed)
         kept = set(rng.choice(ids, size=min(len(ids), per_language), replace=False).tolist())
         chosen = tuple(q for q in self.questions if q.id in kept)
+        if whole_pool:
+            return RetrievalSet(self.name, chosen, self.candidates, self.files)
         relevant = {r for q in chosen for r in q.relevant}
-        return RetrievalSet(self.name, chosen, tuple(c for c in self.candidates if c.id in relevant), self.files)
+        candidates = tuple(c for c in self.candidates if c.id in relevant)
+        return RetrievalSet(sampled_pool_name(self.name), chosen, candidates, self.files)
 
     # --- RetrievalData ------------------------------------------------------------------
 
@@ -141,9 +161,9 @@ class RetrievalSet(Evaluable):
                         rows.append(r)
                         relevant.append(rel)
                 if rows:
-                    groups.append(
-                        Group(setting, x, y, np.array(rows), tuple(self.questions[r].id for r in rows), pool, relevant)
-                    )
+                    ids = tuple(self.questions[r].id for r in rows)
+                    langs = cand_lang if setting == "multi" else None
+                    groups.append(Group(setting, x, y, np.array(rows), ids, pool, relevant, pool_langs=langs))
         return groups
 
     def candidate_ids(self) -> list[str]:

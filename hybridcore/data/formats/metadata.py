@@ -26,6 +26,7 @@ class Setting:
     metrics: tuple[str, ...]
     description: str
     pooled: bool = False  # the pool holds every language: the group's candidate language is ``POOLED``
+    ranks_of: str | None = None  # a rank matrix: this pooled setting's ranking read per candidate language
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,13 @@ class FormatMetadata:
                 raise ValueError(f"{where}: figure {figure.setting} {figure.metric} is not among its settings' metrics")
         if not self.headlines:
             raise ValueError(f"{where}: no headline figure")
+        for setting in self.settings:
+            if ("rank" in setting.metrics) != bool(setting.ranks_of):
+                raise ValueError(f"{where}: setting {setting.name!r}: the metric 'rank' is a rank matrix's (ranks_of)")
+            if setting.ranks_of and not (setting.ranks_of in names and self.setting(setting.ranks_of).pooled):
+                raise ValueError(
+                    f"{where}: setting {setting.name!r} reads ranks of {setting.ranks_of!r}, not a pooled one"
+                )
         for gap in self.gaps:
             if {gap.minuend, gap.subtrahend} - set(names):
                 raise ValueError(f"{where}: gap {gap.name!r} names a setting it does not have")
@@ -107,6 +115,10 @@ class FormatMetadata:
     def metrics_of(self) -> dict[str, tuple[str, ...]]:
         """Setting name -> the metrics computed for its groups."""
         return {s.name: s.metrics for s in self.settings}
+
+    def rank_matrices(self) -> dict[str, str]:
+        """Pooled setting -> the setting of its query x candidate language rank matrix."""
+        return {s.ranks_of: s.name for s in self.settings if s.ranks_of}
 
     def label(self, figure: Figure) -> str:
         """``Mo mAP``, ``X→pivot nDCG@10``: how tables and charts name a figure."""

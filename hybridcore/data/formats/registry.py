@@ -10,8 +10,10 @@ figure's setting means one thing whichever format made it.
 A reference is a name (``xquad-r``: a folder under the data directory,
 ``HYBRID_EVAL_DATA_DIR``) or a path, optionally followed by load options in URL query form:
 ``sib-200?languages=quick&split=test``, ``afriqa?languages=hau,yor``, ``xquad-r?sample=300``
-(see ``LoadOptions``). One string thus names exactly what is evaluated wherever a dataset is
-passed: the command line, a run spec, the store. The first format whose ``detect`` accepts
+(300 questions a language against the whole pool), ``xquad-r?sample=300&pool=sampled`` (and
+a pool of their answers only: ``hybridcore.eval.pools``); see ``LoadOptions``. One string
+thus names exactly what is evaluated wherever a dataset is passed: the command line, a run
+spec, the store. The first format whose ``detect`` accepts
 the folder reads it, in the entry points' order of names.
 """
 
@@ -33,7 +35,8 @@ from hybridcore.files import content_hash, folder_hash
 from hybridcore.hubref import split_revision
 
 ENTRY_POINT_GROUP = "hybrid_eval.formats"
-_OPTION_NAMES = ("languages", "lang", "split", "sample")
+_OPTION_NAMES = ("languages", "lang", "split", "sample", "pool")
+_POOLS = ("whole", "sampled")
 _added: dict[str, DatasetFormat] = {}
 
 
@@ -135,7 +138,13 @@ def parse_reference(reference: str | Path, options: LoadOptions | None = None) -
             given["languages"] = tuple(code for code in given["languages"].split(",") if code)
         if "sample" in given:
             given["sample"] = _positive_int(text, "sample", given["sample"])
+        if given.get("pool", "whole") not in _POOLS:
+            raise DataError(
+                text, "dataset reference", f"option 'pool' must be one of {list(_POOLS)}, got {given['pool']!r}"
+            )
         options = replace(options, **given)
+    if not options.whole_pool and options.sample is None:
+        raise DataError(text, "dataset reference", "pool=sampled needs a sample (sample=N): it shrinks a sample's pool")
     if location.startswith(hub.PREFIX):
         return location, options
     return resolve_dataset_dir(location), options
@@ -184,7 +193,7 @@ def load_dataset(reference: str | Path, options: LoadOptions | None = None) -> R
         raise DataError(
             str(reference), "dataset reference", f"a {type(data).__name__} cannot be sampled: leave out 'sample'"
         )
-    return data.sample(options.sample, SAMPLE_SEED)
+    return data.sample(options.sample, SAMPLE_SEED, whole_pool=options.whole_pool)
 
 
 def dataset_identity(reference: str | Path, options: LoadOptions | None = None) -> str:
@@ -212,5 +221,8 @@ def dataset_identity(reference: str | Path, options: LoadOptions | None = None) 
 
 
 def _sampled(options: LoadOptions) -> tuple:
-    """The sample's part of an identity; empty when unsampled, so older identities hold."""
-    return () if options.sample is None else (options.sample, SAMPLE_SEED)
+    """The sample's part of an identity; empty when unsampled (and the pool's as older code
+    sampled it, shrunk), so older identities hold."""
+    if options.sample is None:
+        return ()
+    return (options.sample, SAMPLE_SEED) + (("whole pool",) if options.whole_pool else ())

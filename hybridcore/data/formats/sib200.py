@@ -24,12 +24,16 @@ from hybridcore.data.dataset import DatasetFormat, Evaluable, GuardTexts, LoadOp
 from hybridcore.data.formats.metadata import POOLED, Figure, FormatMetadata, Paper, Setting
 from hybridcore.errors import DataError
 from hybridcore.eval.groups import Group
+from hybridcore.eval.pools import sampled_pool_name
 from hybridcore.languages import PIVOT, language_tag, select_languages
 
 FOLDER_PATTERN = re.compile(r"[a-z]{3}_[A-Z][a-z]{3}")
 SPLITS = ("train", "dev", "test")
 HEADER = ["index_id", "category", "text"]
 EVERY_LANGUAGE = "all"  # the subset of every language folder
+# The matrix keeps languages^2 x sentences per-query values: 42 M for all 205 languages, so
+# beyond this many it is not computed.
+RANK_MATRIX_LANGUAGES = 30
 ALL_SPLITS = "train+dev+test"
 SUBSETS: dict[str, tuple[str, ...] | None] = {
     "quick": (
@@ -51,7 +55,8 @@ SUBSETS: dict[str, tuple[str, ...] | None] = {
     ),
     EVERY_LANGUAGE: None,
 }
-_POOLED_FIGURES = (Figure("multi", "map"), Figure("multi", "rank_distance"))
+_POOLED_FIGURES = (Figure("multi", "map"), Figure("multi", "rank_distance"), Figure("multi", "rank_distance_norm"))
+_PAPER_FIGURES = (Figure("multi", "map"), Figure("multi", "rank_distance"))  # the paper reports no normalised form
 METADATA = FormatMetadata(
     name="sib-200",
     description="FLORES-200 sentences as SIB-200 publishes them (arXiv 2309.07445): the same 1,004 sentences "
@@ -66,22 +71,33 @@ METADATA = FormatMetadata(
         Setting(
             "multi",
             "Mul",
-            ("map", "rank_distance"),
+            ("map", "rank_distance", "rank_distance_norm"),
             "each language's sentences against every chosen language's, the query itself left out; relevant: "
-            "the same sentence in every other language; rank distance measures language bias",
+            "the same sentence in every other language; rank distance measures language bias, its normalised "
+            "form (0: adjacent, 1: random) compares it across pool sizes",
             pooled=True,
+        ),
+        Setting(
+            "mul_rank",
+            "Mul rank",
+            ("rank",),
+            f"in the pool of every chosen language, the rank of X's sentence's translation into Y: the query x "
+            f"candidate language matrix of language bias (from Mul's ranking; up to {RANK_MATRIX_LANGUAGES} languages)",
+            ranks_of="multi",
         ),
     ),
     headlines=(*_POOLED_FIGURES, Figure("bitext", "precision@1")),
     language_figures=(Figure("bitext", "precision@1"), *_POOLED_FIGURES),
     # the paper's LAReQA claims on the pooled setting, carried over to a set it did not evaluate
-    paper=Paper(claims=_POOLED_FIGURES),
+    paper=Paper(claims=_PAPER_FIGURES),
 )
 
 
 @dataclass(frozen=True)
 class FloresSet(Evaluable):
-    """Aligned sentences: ``texts[l][i]`` is sentence ``index_ids[i]`` in ``languages[l]``."""
+    """Aligned sentences: ``texts[l][i]`` is sentence ``index_ids[i]`` in ``languages[l]``.
+    ``queries`` are the positions of the sentences asked as queries (None: every one); every
+    sentence stays a candidate."""
 
     name: str
     split: str
@@ -89,8 +105,13 @@ class FloresSet(Evaluable):
     folders: tuple[str, ...]
     index_ids: tuple[str, ...]
     texts: tuple[tuple[str, ...], ...]
+    queries: tuple[int, ...] | None = None
 
     metadata = METADATA
+
+    @property
+    def query_positions(self) -> np.ndarray:
+        return np.arange(len(self.index_ids)) if self.queries is None else np.asarray(self.queries, dtype=np.int64)
 
     def rows_of(self, lang: str) -> np.ndarray:
         """Embedding rows of one language's sentences."""
@@ -101,17 +122,23 @@ class FloresSet(Evaluable):
         return {
             "split": self.split,
             "sentences_per_language": len(self.index_ids),
+            "queries_per_language": len(self.query_positions),
             "folders": dict(zip(self.languages, self.folders)),
         }
 
-    def sample(self, per_language: int, seed: int = 0) -> FloresSet:
-        """``per_language`` sentences, drawn at random, the same ones in every language."""
+    def sample(self, per_language: int, seed: int = 0, whole_pool: bool = True) -> FloresSet:
+        """``per_language`` sentences, drawn at random, the same ones in every language, asked
+        as queries against every sentence; without ``whole_pool``, the drawn sentences are
+        the pool too."""
         rng = np.random.default_rng(seed)
         kept = sorted(
             rng.choice(len(self.index_ids), size=min(len(self.index_ids), per_language), replace=False).tolist()
         )
+        if whole_pool:
+            return replace(self, queries=tuple(kept))
         return replace(
             self,
+            name=sampled_pool_name(self.name),
             index_ids=tuple(self.index_ids[i] for i in kept),
             texts=tuple(tuple(lang[i] for i in kept) for lang in self.texts),
         )
@@ -130,24 +157,26 @@ class FloresSet(Evaluable):
         """Bitext pairs with English both ways, then one pooled group per language; pools and
         relevant positions index the encoded sentences (language-major)."""
         n, count = len(self.index_ids), len(self.languages)
-        same_sentence = [[i] for i in range(n)]
+        asked = self.query_positions
+        ids = tuple(self.index_ids[i] for i in asked)
+        same_sentence = [[int(i)] for i in asked]
         groups: list[Group] = []
         for x in self.languages:
             if x != PIVOT:
                 groups.append(
-                    Group("bitext", x, PIVOT, self.rows_of(x), self.index_ids, self.rows_of(PIVOT), same_sentence)
+                    Group("bitext", x, PIVOT, self.rows_of(x)[asked], ids, self.rows_of(PIVOT), same_sentence)
                 )
                 groups.append(
-                    Group("bitext", PIVOT, x, self.rows_of(PIVOT), self.index_ids, self.rows_of(x), same_sentence)
+                    Group("bitext", PIVOT, x, self.rows_of(PIVOT)[asked], ids, self.rows_of(x), same_sentence)
                 )
         if count > 1:
             pool = np.arange(n * count)
+            langs = np.repeat(np.array(self.languages), n) if count <= RANK_MATRIX_LANGUAGES else None
             for li, x in enumerate(self.languages):
                 others = [lj for lj in range(count) if lj != li]
-                relevant = [[lj * n + i for lj in others] for i in range(n)]
-                groups.append(
-                    Group("multi", x, POOLED, self.rows_of(x), self.index_ids, pool, relevant, exclude=self.rows_of(x))
-                )
+                relevant = [[lj * n + int(i) for lj in others] for i in asked]
+                rows = self.rows_of(x)[asked]
+                groups.append(Group("multi", x, POOLED, rows, ids, pool, relevant, exclude=rows, pool_langs=langs))
         return groups
 
     def candidate_ids(self) -> list[str]:

@@ -15,7 +15,7 @@ Languages are ISO 639-3 codes in the file names, read as BCP-47 tags (``swh`` ->
 code that becomes the same tag as another pair's (``kzj``, deprecated, is now ``dtp``) keeps
 its own code as a private-use subtag (``dtp-x-kzj``), so each pair keeps its own figures.
 ``sample=N`` draws N query lines per pair (the same lines in both directions) and keeps every
-pair's whole pool.
+pair's whole pool (``pool=sampled``: the drawn lines only).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from hybridcore.data.dataset import DatasetFormat, Evaluable, GuardTexts, LoadOp
 from hybridcore.data.formats.metadata import Figure, FormatMetadata, Setting
 from hybridcore.errors import DataError
 from hybridcore.eval.groups import Group
+from hybridcore.eval.pools import sampled_pool_name
 from hybridcore.languages import PIVOT, language_tag, select_languages
 
 FILE_PATTERN = re.compile(r"tatoeba\.(?P<code>[a-z]{3})-eng\.(?P<side>[a-z]{3})")
@@ -99,21 +100,19 @@ class TatoebaSet(Evaluable):
             at += 2 * len(pair.texts)
         return starts
 
-    def sample(self, per_language: int, seed: int = 0) -> TatoebaSet:
-        """``per_language`` query lines of each pair, drawn at random; every pool stays whole."""
+    def sample(self, per_language: int, seed: int = 0, whole_pool: bool = True) -> TatoebaSet:
+        """``per_language`` query lines of each pair, drawn at random, against the pair's whole
+        pool; without ``whole_pool``, the drawn lines are the pool too."""
         rng = np.random.default_rng(seed)
-        return replace(
-            self,
-            pairs=tuple(
-                replace(
-                    p,
-                    queries=tuple(
-                        sorted(rng.choice(len(p.texts), size=min(len(p.texts), per_language), replace=False).tolist())
-                    ),
-                )
-                for p in self.pairs
-            ),
-        )
+        pairs = []
+        for p in self.pairs:
+            lines = sorted(rng.choice(len(p.texts), size=min(len(p.texts), per_language), replace=False).tolist())
+            if whole_pool:
+                pairs.append(replace(p, queries=tuple(lines)))
+            else:
+                texts, english = tuple(p.texts[i] for i in lines), tuple(p.english[i] for i in lines)
+                pairs.append(replace(p, texts=texts, english=english, queries=tuple(range(len(lines)))))
+        return replace(self, name=self.name if whole_pool else sampled_pool_name(self.name), pairs=tuple(pairs))
 
     def notes(self) -> dict:
         return {
