@@ -408,6 +408,7 @@ def compare(
     model's exposure card)."""
     from hybridcore.analysis.comparison import figures_from_results
     from hybridcore.analysis.coverage import Exposure, exposure_notes
+    from hybridcore.analysis.figures import pool_statement
     from hybridcore.analysis.tables import coverage_table
     from hybridcore.data.formats.registry import load_dataset
     from hybridcore.eval.results import read_summary
@@ -427,7 +428,12 @@ def compare(
     )
     figures = figures_from_results(records)
     for dataset in figures["dataset"].unique():
-        notes = "".join(f"\n{line}" for line in exposure_notes(str(dataset), exposure))
+        mine = figures[figures["dataset"] == dataset]
+        notes = "".join(
+            f"\n{line}"
+            for line in [pool_statement(mine[mine["run"] == mine["run"].iloc[0]])]
+            + exposure_notes(str(dataset), exposure)
+        )
         typer.echo(f"\n{dataset}{notes}\n{coverage_table(figures, list(records), dataset, languages, exposure)}")
 
 

@@ -256,6 +256,7 @@ def test_compare_groups_languages_by_coverage(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "summary.json").write_text(json.dumps(figures))
     out = invoke("compare", f"ref={tmp_path / 'a'}", f"hybrid={tmp_path / 'b' / 'summary.json'}", "--seen", "en").output
+    assert "Mo: 2 groups of 1 queries against a pool of unrecorded size" in out  # results written before pools were
     for expected in (
         r"ref\s+all languages\s+0\.600",
         r"seen in fine-tuning\s+0\.800",

@@ -31,12 +31,15 @@ def figures_from_results(records: dict[str, dict]) -> pd.DataFrame:
             "candidate_lang": g["candidate_lang"],
             "metric": metric,
             "value": value,
+            "n_queries": g.get("n_queries"),
+            "pool_size": g.get("pool_size"),
         }
         for label, record in records.items()
         for g in record["groups"]
         for metric, value in g["metrics"].items()
     ]
-    return pd.DataFrame(rows, columns=["run", "dataset", "setting", "query_lang", "candidate_lang", "metric", "value"])
+    columns = ["run", "dataset", "setting", "query_lang", "candidate_lang", "metric", "value", "n_queries", "pool_size"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def side_by_side(

@@ -102,9 +102,11 @@ def pool_statement(figures: pd.DataFrame) -> str:
     one_metric = figures.drop_duplicates(["setting", "query_lang", "candidate_lang"])
     parts = []
     for setting, part in one_metric.groupby("setting", sort=False):
-        queries, pools = part["n_queries"], part["pool_size"].dropna() if "pool_size" in part else pd.Series([])
+        queries = part["n_queries"].dropna() if "n_queries" in part else pd.Series([], dtype=float)
+        pools = part["pool_size"].dropna() if "pool_size" in part else pd.Series([], dtype=float)
         pool = f"{_span(pools)} candidates" if len(pools) == len(part) else "a pool of unrecorded size"
-        parts.append(f"{setting_label(setting)}: {len(part)} groups of {_span(queries)} queries against {pool}")
+        asked = f"{_span(queries)} queries" if len(queries) == len(part) else "queries"
+        parts.append(f"{setting_label(setting)}: {len(part)} groups of {asked} against {pool}")
     caveat = pool_caveat(str(figures["dataset"].iloc[0]))
     return "; ".join(parts) + (f". {caveat[0].upper()}{caveat[1:]}." if caveat else ".")
 
