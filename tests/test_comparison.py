@@ -50,7 +50,7 @@ def test_side_by_side_equals_the_evaluation_summary_and_its_differences(evaluati
                 label = setting_label(setting)
                 assert table.loc[(label, metric), run] == pytest.approx(value)
     assert np.allclose(table["Δ other"], table["other"] - table["reference"])
-    assert list(table.index.get_level_values("setting").unique()) == ["Mo", "Cr", "Mul"]
+    assert list(table.index.get_level_values("setting").unique()) == ["Mo", "Cr", "Mul", "Mul rank"]
 
 
 def test_pair_matrix_has_mono_on_the_diagonal_and_cross_elsewhere(evaluations):

@@ -4,6 +4,7 @@ embeddings of XQuAD-R, the messages for a missing, empty or locked store, and a 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -211,11 +212,13 @@ def test_compare_view_puts_runs_side_by_side_with_differences(seeded_store, monk
     at = _page(_app(seeded_store, monkeypatch), "compare")
     table = at.dataframe[0].value
     newest = "nightly-quick-e5-small-mlqa-r-20261124T013000Z"
-    assert f"experiment `{newest}`" in at.caption[0].value  # runs of one experiment are labelled by strategy
+    captions = " ".join(c.value for c in at.caption)
+    assert f"experiment `{newest}`" in captions  # runs of one experiment are labelled by strategy
+    assert "Mul: 3 groups of 177 queries against 352 candidates" in captions  # what the figures were measured on
     assert [c for c in table.columns if c.startswith("Δ ")] == ["Δ mono", "Δ cross", "Δ hybrid"]
     row = table[(table["setting"] == "Mul") & (table["metric"] == "map")].iloc[0]
     assert row["Δ hybrid"] == pytest.approx(row["hybrid"] - row["reference"])
-    assert set(table["setting"]) == {"Mo", "Cr", "Mul"}
+    assert set(table["setting"]) == {"Mo", "Cr", "Mul"}  # headline figures only
     assert len(at.get("vega_lite_chart")) == 1 and "Download comparison.csv" in _downloads(at)
 
     # two nights' hybrid runs against the first night's reference: full names
@@ -239,6 +242,12 @@ def test_bias_view_shows_rank_distance_per_language_and_overall(seeded_store, mo
     assert list(table.index) == ["de", "en", "th", ALL_LANGUAGES]
     assert table.loc[ALL_LANGUAGES].iloc[0] == pytest.approx(table.iloc[:3, 0].mean())
     assert any(c.startswith("Δ ") for c in table.columns)
+    mean, median = at.dataframe[1].value, at.dataframe[2].value  # the normalised distance: 0 adjacent, 1 random
+    assert list(mean.index) == list(median.index) == ["de", "en", "th", ALL_LANGUAGES]
+    assert mean.iloc[:3, 0].between(0, 1.2).all() and median.iloc[:3, 0].between(0, 1.2).all()
+    assert any("mean rank of that answer in the pool of every language" in c.value for c in at.caption)
+    assert "Download mean-rank-matrix.csv" in _downloads(at)
+    assert any(re.search(r"Mul: 3 groups of [\d,]+ queries against [\d,]+ candidates", c.value) for c in at.caption)
 
 
 def test_coverage_view_groups_languages_and_tests_the_differences(seeded_store, monkeypatch):
@@ -285,7 +294,7 @@ def test_significance_view_tests_per_language_pair_and_overall(seeded_store, mon
     assert len(at.dataframe[0].value) == 3 + 6 + 3 and len(at.get("vega_lite_chart")) == 1
     at.radio(key="sig-level").set_value("overall").run()
     at.radio(key="sig-correction").set_value("bh").run()
-    assert len(at.dataframe[0].value) == 3 and "Benjamini-Hochberg" in at.caption[0].value
+    assert len(at.dataframe[0].value) == 3 and any("Benjamini-Hochberg" in c.value for c in at.caption)
     at.selectbox(key="sig-b").set_value(at.selectbox(key="sig-a").value).run()
     assert "two different runs" in at.info[0].value
 

@@ -57,7 +57,7 @@ def render() -> None:
         right.dataframe(median.style.format(precision=3), width="stretch")
         widgets.download(mean.join(median, rsuffix=" (median)"), "normalised-rank-distance", index=True)
 
-    matrix = rank_matrix(figures, short[baseline], dataset)
+    matrix = rank_matrix(figures, baseline, dataset)  # has this set a rank matrix?
     if not matrix.empty:
         st.header("Mean rank of the answer in each language")
         run = widgets.pick_one("Matrix of run", chosen, widgets.default_treatment(chosen, runs), "bias-matrix-run")
