@@ -128,3 +128,24 @@ def test_the_spec_declares_the_paper_s_claims_and_checks_each_hypothesis():
     ):
         with pytest.raises(SpecError, match=problem):
             RunSpec.from_dict({"hypotheses": [{**declared, **bad}]})
+
+
+def test_the_report_tests_a_format_s_gap_like_any_figure():
+    """AfriQA's gap (translated minus native, per question) joins the per-query scores with
+    the store's columns, so the gap hypotheses find their differences."""
+    from hybridcore.analysis.report import with_gaps
+    from hybridcore.data.formats.registry import formats
+
+    rows = [
+        (run, "afriqa", setting, "yo", "en", f"q{i}", "ndcg@10", value + 0.1 * i)
+        for run in (1, 2)
+        for setting, value in (("native", 0.4), ("translated", 0.9))
+        for i in range(3)
+    ]
+    columns = ["run_id", "dataset", "setting", "query_lang", "candidate_lang", "query_id", "metric", "value"]
+    scores = pd.DataFrame(rows, columns=columns)
+    both = with_gaps(scores, formats()["afriqa"].metadata, "ndcg@10")
+    gaps = both[both["setting"] == "gap"]
+    assert list(both.columns) == columns and len(gaps) == 6
+    np.testing.assert_allclose(gaps["value"], 0.5)
+    assert set(gaps["run_id"]) == {1, 2}

@@ -157,7 +157,8 @@ def with_gaps(scores: pd.DataFrame, metadata, metric: str) -> pd.DataFrame:
     parts = [scores]
     for gap in metadata.gaps:
         if metric in metadata.setting(gap.minuend).metrics:
-            parts.append(gap_scores(scores, gap))
+            gaps = gap_scores(scores.assign(run=scores["run_id"]), gap)
+            parts.append(gaps.rename(columns={"run": "run_id"})[scores.columns])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -281,9 +282,9 @@ def _setup(runs: pd.DataFrame, treatment: str) -> list[tuple[str, str]]:
         (
             "test",
             "differences: seed_aware_test (the question and the training seed as the unit; Welch-Satterthwaite t), "
-            "a question's translations averaged; p Holm-corrected within each comparison, 95% intervals not "
-            "(so an interval can exclude 0 where the corrected p is above 0.05); an arm at one seed (the alpha sweep "
-            "by default) has no interval and is not tested",
+            "a question's translations averaged; the primary hypotheses one-sided (TOST for equivalence), Holm "
+            "over their family; every other test two-sided, Benjamini-Hochberg over the whole table; 95% intervals "
+            "uncorrected; a comparison with one seed per trained arm is run-level and tests no hypothesis",
         ),
     ]
 
