@@ -149,3 +149,7 @@ def test_the_report_tests_a_format_s_gap_like_any_figure():
     assert list(both.columns) == columns and len(gaps) == 6
     np.testing.assert_allclose(gaps["value"], 0.5)
     assert set(gaps["run_id"]) == {1, 2}
+    labelled = with_gaps(
+        scores.assign(run=scores["run_id"].map({1: "mono", 2: "hybrid"})), formats()["afriqa"].metadata, "ndcg@10"
+    )
+    assert set(labelled.loc[labelled["setting"] == "gap", "run"]) == {"mono", "hybrid"}  # as the dashboard labels them

@@ -157,8 +157,10 @@ def with_gaps(scores: pd.DataFrame, metadata, metric: str) -> pd.DataFrame:
     parts = [scores]
     for gap in metadata.gaps:
         if metric in metadata.setting(gap.minuend).metrics:
-            gaps = gap_scores(scores.assign(run=scores["run_id"]), gap)
-            parts.append(gaps.rename(columns={"run": "run_id"})[scores.columns])
+            gaps = gap_scores(scores.assign(run=scores["run_id"]), gap).rename(columns={"run": "run_id"})
+            if "run" in scores.columns:  # scores labelled with their runs' names (the dashboard's) keep them
+                gaps["run"] = gaps["run_id"].map(dict(zip(scores["run_id"], scores["run"])))
+            parts.append(gaps[scores.columns])
     return pd.concat(parts, ignore_index=True)
 
 
