@@ -51,13 +51,16 @@ def assert_no_shared_answer(batch, examples, positives) -> None:
 
 
 # A full XQuAD-R evaluation: 11 Mo + 110 Cr groups with 5 metrics each, 11 Mul groups with
-# rank distance as a sixth.
-XQUAD_FIGURES_PER_RUN = 11 * 5 + 110 * 5 + 11 * 6
+# rank distance and its normalised form as a sixth and seventh, and the 11 x 11 rank matrix.
+XQUAD_FIGURES_PER_RUN = 11 * 5 + 110 * 5 + 11 * 7 + 11 * 11
 # AfriQA: 9 languages x (X->pivot, pivot->pivot) x 6 metrics.
 AFRIQA_FIGURES_PER_RUN = 9 * 2 * 6
 # SIB-200's quick subset (15 languages, English among them): 14 x 2 bitext groups x 3 metrics,
-# 15 pooled groups x (mAP, rank distance).
-SIB_QUICK_FIGURES_PER_RUN = 14 * 2 * 3 + 15 * 2
+# 15 pooled groups x (mAP, rank distance, normalised), and the rank matrix without its
+# diagonal (a sentence's own language holds no answer: the query itself is left out).
+SIB_QUICK_FIGURES_PER_RUN = 14 * 2 * 3 + 15 * 3 + 15 * 14
+# What the quick profile stores per run: XQuAD-R, AfriQA and SIB-200's quick subset.
+QUICK_FIGURES_PER_RUN = 14 * 2 * 3 + 15 * 2
 # What the quick profile stores per run: XQuAD-R, AfriQA and SIB-200's quick subset.
 QUICK_FIGURES_PER_RUN = XQUAD_FIGURES_PER_RUN + AFRIQA_FIGURES_PER_RUN + SIB_QUICK_FIGURES_PER_RUN
 
