@@ -82,7 +82,9 @@ def build_report(experiment: str, runs: pd.DataFrame, figures: pd.DataFrame, sco
     treatment, baselines = "hybrid", ("mono", "cross", "reference")
     arms = arm_figures(runs, figures, fine_tuning, exposure)
     if arms["arm"].str.startswith("hybrid α=").any():  # an alpha sweep: test the main alpha's arm
-        main = runs.loc[runs["strategy"] == "hybrid", "alpha"].value_counts().idxmax()
+        alphas = runs.loc[runs["strategy"] == "hybrid", "alpha"]
+        declared = ((runs["config"].iloc[0] or {}).get("train") or {}).get("alpha")
+        main = declared if declared in set(alphas) else alphas.value_counts().idxmax()  # the spec's main alpha
         treatment = f"hybrid α={main:g}"
     hypotheses = declared_hypotheses(runs)
 
