@@ -187,8 +187,8 @@ def test_rank_metrics_match_pytrec_eval_on_real_embeddings(real_groups):
 @pytest.mark.real
 def test_evaluation_groups_agree_with_direct_computation(xquad_small, real_embeddings, real_groups):
     evaluation = xquad_small.evaluate(*real_embeddings)
-    by_key = {(g.setting, g.query_lang, g.candidate_lang): g for g in evaluation.groups}
-    assert len(by_key) == len(real_groups) == 3 + 6 + 3
+    by_key = {(g.setting, g.query_lang, g.candidate_lang): g for g in evaluation.groups if g.setting != "mul_rank"}
+    assert len(by_key) == len(real_groups) == 3 + 6 + 3  # the rank matrix's groups are read off Mul's ranking
     for g, scores in real_groups:
         index, gains = metrics.pad_relevant(g.relevant)
         direct = metrics.average_precision(metrics.relevant_ranks(scores, index), gains).mean()
