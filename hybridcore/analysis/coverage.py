@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hybridcore.data.formats.metadata import POOLED
-from hybridcore.eval.pools import SAMPLED_POOL_SUFFIX
+from hybridcore.eval.pools import benchmark_name
 from hybridcore.languages import PIVOT, is_among
 
 FINE_TUNING = "seen in fine-tuning"
@@ -52,7 +52,7 @@ class Flag:
 
     def applies(self, dataset: str, lang: str | None = None) -> bool:
         """Whether it concerns ``dataset`` (a sampled pool of it too) and, given, ``lang``."""
-        if dataset.removesuffix(SAMPLED_POOL_SUFFIX) != self.dataset:
+        if benchmark_name(dataset) != self.dataset:
             return False
         return lang is None or self.languages is None or is_among(lang, self.languages)
 

@@ -24,7 +24,7 @@ from scipy import stats
 from hybridcore.analysis.significance import benjamini_hochberg, holm
 from hybridcore.config.spec import Hypothesis
 from hybridcore.eval.catalogue import lower_is_better
-from hybridcore.eval.pools import SAMPLED_POOL_SUFFIX
+from hybridcore.eval.pools import benchmark_name
 
 RUN_LEVEL = "run-level"
 STRATEGY = "strategy"
@@ -82,7 +82,7 @@ def primary_tests(
     for h in hypotheses:
         comparison = f"{arm_label(h.treatment)} - {arm_label(h.baseline)}"
         found = differences[
-            (differences["dataset"].str.removesuffix(SAMPLED_POOL_SUFFIX) == h.dataset)
+            (differences["dataset"].map(benchmark_name) == h.dataset)
             & (differences["comparison"] == comparison)
             & (differences["setting"] == h.setting)
             & (differences["metric"] == h.metric)
@@ -137,7 +137,7 @@ def mark_primary(
     }
     return pd.Series(
         [
-            (d.removesuffix(SAMPLED_POOL_SUFFIX), c, s, m, g) in keys
+            (benchmark_name(d), c, s, m, g) in keys
             for d, c, s, m, g in zip(
                 differences["dataset"],
                 differences["comparison"],

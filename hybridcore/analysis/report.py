@@ -38,7 +38,7 @@ from hybridcore.analysis.hypotheses import exploratory, mark_primary, primary_te
 from hybridcore.analysis.underrepresented import gap_scores
 from hybridcore.config.spec import Hypothesis
 from hybridcore.eval import catalogue
-from hybridcore.eval.pools import SAMPLED_POOL_SUFFIX
+from hybridcore.eval.pools import benchmark_name
 from hybridcore.files import atomic_file, write_text_atomic
 
 QUESTION = (
@@ -95,7 +95,7 @@ def build_report(experiment: str, runs: pd.DataFrame, figures: pd.DataFrame, sco
     for dataset in figures["dataset"].unique():
         mine = figures[figures["dataset"] == dataset]
         metadata = format_of(mine)
-        base = str(dataset).removesuffix(SAMPLED_POOL_SUFFIX)
+        base = benchmark_name(str(dataset))
         wanted = [m for _, m in headline_metrics(figures, dataset)] + [
             h.metric for h in hypotheses if h.dataset == base
         ]
@@ -121,7 +121,7 @@ def build_report(experiment: str, runs: pd.DataFrame, figures: pd.DataFrame, sco
         differences = every[every["dataset"] == dataset]
         shown = [(s, m) in set(headlines) or s in gaps for s, m in zip(differences["setting"], differences["metric"])]
         table = _ordered(differences[shown], headlines, [f"{treatment} - {b}" for b in baselines])
-        base = str(dataset).removesuffix(SAMPLED_POOL_SUFFIX)
+        base = benchmark_name(str(dataset))
         mine_primary = primary[primary["dataset"] == base] if not primary.empty else primary
         agreement = paper_agreement(differences, paper, treatment, mine_primary)
         mine = arms[arms["dataset"] == dataset]

@@ -19,6 +19,11 @@ def sampled_pool_name(name: str) -> str:
     return name if name.endswith(SAMPLED_POOL_SUFFIX) else name + SAMPLED_POOL_SUFFIX
 
 
+def benchmark_name(dataset: str) -> str:
+    """The benchmark a dataset's figures come from (``xquad-r`` for ``xquad-r-sampled-pool``)."""
+    return dataset.removesuffix(SAMPLED_POOL_SUFFIX)
+
+
 def pool_caveat(dataset: str) -> str | None:
     """The words that go beside a dataset's figures: the caveat for a sampled pool, else None."""
     return SAMPLED_POOL_CAVEAT if dataset.endswith(SAMPLED_POOL_SUFFIX) else None

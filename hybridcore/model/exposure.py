@@ -130,9 +130,10 @@ def card_path(model: str | Path) -> Path | None:
     return card_path(base) if base is not None else None
 
 
-def exposure_card(model: str | Path) -> ExposureCard | None:
-    """The model's card, with our own fine-tuning as its last stage where it has one."""
-    path = card_path(model)
+def exposure_card(model: str | Path, path: Path | None = None) -> ExposureCard | None:
+    """The model's card (the one at ``path``, found by ``card_path`` if not given), with our
+    own fine-tuning as its last stage where it has one."""
+    path = path or card_path(model)
     if path is None:
         return None
     card = read_card(path)
@@ -161,7 +162,7 @@ def exposure_record(model: str | Path) -> dict | None:
     corpora without documented languages, the evaluation sets it may have seen, and the
     card's file and hash."""
     path = card_path(model)
-    card = exposure_card(model)
+    card = exposure_card(model, path) if path is not None else None
     if card is None or path is None:
         return None
     return {
