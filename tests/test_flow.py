@@ -200,10 +200,12 @@ def test_the_experiment_command_runs_the_flow_and_prints_the_summary(prefect_ser
     assert result.exit_code == 0, result.output
     assert "means over seeds 42, 43" in result.output and "hybrid α=0.3" in result.output  # seed 42: both alphas
     assert "experiment local-quick-" in result.output  # not a deployment's run
-    summary = result.output.split("afriqa (seen in fine-tuning: ar,de,en,es,hi,vi,zh)")[1]
+    summary = result.output.split("afriqa-sampled-pool (seen in fine-tuning: ar,de,en,es,hi,vi,zh)")[1]
     # the tiny model records no pretraining languages: what fine-tuning did not see is "unknown"
     assert "reference" in summary and "hybrid" in summary and "unknown" in summary
-    assert "xquad-r (seen in fine-tuning" in result.output and "sib-200 (seen in fine-tuning" in result.output
+    assert "xquad-r-sampled-pool (seen in fine-tuning" in result.output
+    assert "sib-200-sampled-pool (seen in fine-tuning" in result.output
+    assert "Sampled pool: not comparable with the benchmark." in result.output  # the quick profile says so
     assert "make dashboard" in result.output
 
 
