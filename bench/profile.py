@@ -1,74 +1,150 @@
-"""Where encoding time goes: one profiled pass of our encoder over the bench's texts, split
-into attention, linear layers and the rest, with the linear layers' achieved FLOP rate.
+"""Where the time goes: one profiled training step and one profiled encoding pass, split by
+category (matrix products, attention, element-wise work, the embedding's backward, the
+optimizer, tokenisation and collation, and Python with everything else).
 
-It explains the encoding figure. When the linear layers already run at the machine's matrix
-peak, no batching or precision change speeds them up, and ``tokens / (linear + attention)``
-is the best any path with this attention kernel can reach, even if everything else were free.
+It explains the bench's speed figures. When the matrix products already run near the
+machine's GEMM peak, no batching or precision change speeds them up, and
+``tokens / (matrix products + attention)`` bounds any path with this attention kernel, even if
+everything else were free.
+
+Each ATen op's *self* time goes to one category, decided by its own name and its callers'
+(an ``index_add_`` called by ``EmbeddingBackward0`` is the embedding's backward, a ``mul_``
+called by the fused optimizer is the optimizer). Tokenisation and collation are timed apart,
+outside the profiler, on the same texts; "Python and the rest" is the wall time left.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from hybridcore.model.encoder import Encoder
+from hybridcore.model.encoder import Encoder, token_budget_batches
 
-LINEAR_OPS = {"aten::addmm", "aten::mm", "aten::linear", "aten::matmul"}
+MATRIX, ATTENTION, ELEMENTWISE = "matrix products", "attention", "element-wise and other ops"
+EMBEDDING_BACKWARD, OPTIMIZER = "embedding backward", "optimizer"
+TOKENS, PYTHON = "tokenisation and collation", "Python and the rest"
+CATEGORIES = (MATRIX, ATTENTION, ELEMENTWISE, EMBEDDING_BACKWARD, OPTIMIZER, TOKENS, PYTHON)
+
+# Matched against an op's name and its callers' (lower case): the first category that
+# matches anywhere in the chain wins, so what an optimizer or an attention kernel calls is
+# counted as that.
+_BY_CALLER = (
+    (OPTIMIZER, ("optimizer.", "adam", "_foreach_", "clip_grad")),
+    (EMBEDDING_BACKWARD, ("embeddingbackward", "embedding_dense_backward", "embedding_backward")),
+    # eager attention is matmul -> bmm and softmax; SDPA names itself. The loss's
+    # log_softmax is not attention: "aten::_log_softmax" contains neither needle.
+    (ATTENTION, ("scaled_dot_product", "attention", "aten::bmm", "aten::_softmax", "aten::softmax")),
+)
+_MATRIX_OPS = {"aten::addmm", "aten::mm", "aten::linear", "aten::matmul", "aten::baddbmm"}
 
 
-def part_of(op_name: str) -> str:
-    """Which part of the encoder an ATen op belongs to."""
-    if "scaled_dot_product" in op_name or "attention" in op_name:
-        return "attention"
-    return "linear" if op_name in LINEAR_OPS else "other"
+def category_of(chain: list[str]) -> str:
+    """The category of an op's self time; ``chain`` is its own name, then its callers' names."""
+    lowered = [name.lower() for name in chain]
+    for category, needles in _BY_CALLER:
+        if any(needle in name for name in lowered for needle in needles):
+            return category
+    return MATRIX if chain[0] in _MATRIX_OPS else ELEMENTWISE
+
+
+def _chain(event) -> list[str]:
+    names = []
+    while event is not None:
+        names.append(event.name)
+        event = event.cpu_parent
+    return names
+
+
+def profile_by_category(run: Callable[[], object], device: torch.device, tokens_seconds: float) -> dict:
+    """Profile one call of ``run``; its wall time by category, the share of each, and the
+    FLOP rate of its matrix products. ``tokens_seconds``: the tokenisation and collation of
+    the same work, timed apart."""
+    on_gpu = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu else [])
+    with profile(activities=activities, with_flops=True) as prof:
+        started = time.perf_counter()
+        run()
+        if on_gpu:
+            torch.cuda.synchronize()
+        wall = time.perf_counter() - started
+    seconds = dict.fromkeys(CATEGORIES, 0.0)
+    matrix_flops = 0
+    for event in prof.events():
+        self_us = event.self_device_time_total if on_gpu else event.self_cpu_time_total
+        if not event.name.startswith("aten::") or self_us <= 0:
+            continue  # record_function scopes and autograd nodes have their ops' time already
+        category = category_of(_chain(event))
+        seconds[category] += self_us / 1e6
+        if category == MATRIX:
+            matrix_flops += event.flops or 0
+    seconds[TOKENS] = tokens_seconds
+    seconds[PYTHON] = max(0.0, wall - sum(seconds.values()))
+    return {
+        "wall_seconds": wall,
+        "seconds": seconds,
+        "share": {k: v / wall for k, v in seconds.items()},
+        "matrix_flops": matrix_flops,
+        "matrix_flops_per_second": matrix_flops / seconds[MATRIX] if seconds[MATRIX] else 0.0,
+    }
+
+
+def _collation_seconds(encoder: Encoder, texts: list[str], contexts: list[str] | None, budget: int) -> float:
+    """Tokenise ``texts`` and pad them into the batches encoding makes, as encoding does."""
+    started = time.perf_counter()
+    encoded = encoder.tokenize(texts, contexts)
+    features = [dict(zip(encoded.keys(), values)) for values in zip(*encoded.values())]
+    for ids in token_budget_batches([len(f["input_ids"]) for f in features], budget):
+        encoder.tokenizer.pad([features[i] for i in ids], return_tensors="pt")
+    return time.perf_counter() - started
 
 
 def encoding_profile(encoder: Encoder, questions: list[str], sentences: list[str], contexts: list[str]) -> dict:
     """Profile one encode of the questions and the candidates (with their paragraphs)."""
-    on_gpu = encoder.device.type == "cuda"
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu else [])
+    s = encoder.settings
+    tokens_seconds = _collation_seconds(
+        encoder, [s.query_prefix + q for q in questions], None, s.tokens_per_batch
+    ) + _collation_seconds(encoder, [s.passage_prefix + t for t in sentences], contexts, s.tokens_per_batch)
     tokens_before = encoder.stats.tokens
-    with profile(activities=activities, with_flops=True) as prof:
-        started = time.perf_counter()
+
+    def encode() -> None:
         encoder.encode_queries(questions)
         encoder.encode_passages(sentences, contexts)
-        if on_gpu:
-            torch.cuda.synchronize()
-        wall = time.perf_counter() - started
+
+    result = profile_by_category(encode, encoder.device, tokens_seconds)
     tokens = encoder.stats.tokens - tokens_before
-    seconds = {"attention": 0.0, "linear": 0.0}
-    linear_flops = 0
-    for row in prof.key_averages():
-        part = part_of(row.key)
-        if part == "other":
-            continue
-        self_us = row.self_device_time_total if on_gpu else row.self_cpu_time_total
-        seconds[part] += self_us / 1e6
-        if part == "linear":
-            linear_flops += row.flops
-    seconds["other"] = max(0.0, wall - seconds["attention"] - seconds["linear"])
-    return {
-        "real_tokens": tokens,
-        "wall_seconds": wall,
-        "seconds": seconds,
-        "share": {k: v / wall for k, v in seconds.items()},
-        "linear_flops": linear_flops,
-        "linear_tflops_per_second": linear_flops / seconds["linear"] / 1e12 if seconds["linear"] else 0.0,
-        "bound_tokens_per_second": tokens / (seconds["attention"] + seconds["linear"]),
-    }
+    bound = result["seconds"][MATRIX] + result["seconds"][ATTENTION]
+    return {**result, "what": "one encoding pass", "real_tokens": tokens, "bound_tokens_per_second": tokens / bound}
 
 
-def format_profile(prof: dict) -> list[str]:
+def training_profile(trainer, batch) -> dict:
+    """Profile one optimizer step of ``trainer`` (a ``hybridcore.train.trainer.Trainer``) on ``batch``."""
+    tokens = trainer.train_tokens
+    queries = [{"input_ids": tokens.queries[q]} for q, _ in batch.pairs]
+    passages = [
+        {"input_ids": tokens.passages[p]}
+        | ({"token_type_ids": tokens.passage_types[p]} if tokens.passage_types is not None else {})
+        for _, p in batch.pairs
+    ]
+    started = time.perf_counter()  # the step's collation; its texts were tokenised once, up front
+    trainer.tokenizer.pad(queries, return_tensors="pt")
+    trainer.tokenizer.pad(passages, return_tensors="pt")
+    tokens_seconds = time.perf_counter() - started
+    result = profile_by_category(lambda: trainer.train_step(batch, 0), trainer.device, tokens_seconds)
+    return {**result, "what": f"one training step, batch of {len(batch.pairs)}"}
+
+
+def format_profile(prof: dict, peak_flops: float) -> list[str]:
     """Report lines for the bench's text output."""
-    lines = [
-        f"encoding profile   one pass, {prof['real_tokens']:,} real tokens, {prof['wall_seconds']:.1f} s (profiler on)"
-    ]
-    for part in ("attention", "linear", "other"):
-        lines.append(f"  {part:<10} {prof['seconds'][part]:6.2f} s  {prof['share'][part]:5.0%}")
-    lines += [
-        f"  linear layers run at {prof['linear_tflops_per_second']:.2f} TFLOP/s",
-        f"  bound with this attention and everything else free: {prof['bound_tokens_per_second']:,.0f} tokens/s",
-    ]
+    lines = [f"profile: {prof['what']}, {prof['wall_seconds']:.2f} s wall (profiler on)"]
+    for category in CATEGORIES:
+        lines.append(f"  {category:<28}{prof['seconds'][category]:8.3f} s {prof['share'][category]:6.1%}")
+    rate = prof["matrix_flops_per_second"]
+    lines.append(f"  matrix products run at {rate / 1e9:,.0f} GFLOP/s, {rate / peak_flops:.0%} of the GEMM peak")
+    if "bound_tokens_per_second" in prof:
+        lines.append(
+            f"  bound with this attention and everything else free: {prof['bound_tokens_per_second']:,.0f} tokens/s"
+        )
     return lines

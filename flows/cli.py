@@ -452,7 +452,9 @@ def bench(
     full_quality: Annotated[
         bool, typer.Option(help="Also check bf16 against fp32 mAP on the whole set (long).")
     ] = False,
-    profile: Annotated[bool, typer.Option(help="Also profile where our encoding time goes.")] = False,
+    profile: Annotated[
+        bool, typer.Option(help="Profile where one training step's and one encoding pass's time goes.")
+    ] = True,
     out: Annotated[Path, typer.Option(help="JSON report.")] = Path("results/bench.json"),
 ) -> None:
     """Measure our encoder and trainer against sentence-transformers and the machine's GEMM peak."""

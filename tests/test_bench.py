@@ -10,7 +10,19 @@ import torch
 from bench import peak
 from bench.peak import encoder_flops
 from bench.peers import st_encode, st_train
-from bench.profile import encoding_profile, format_profile, part_of
+from bench.profile import (
+    ATTENTION,
+    CATEGORIES,
+    ELEMENTWISE,
+    EMBEDDING_BACKWARD,
+    MATRIX,
+    OPTIMIZER,
+    TOKENS,
+    category_of,
+    encoding_profile,
+    format_profile,
+    training_profile,
+)
 from bench.run import check_targets
 from hybridcore.config.spec import EncoderSettings
 from hybridcore.model.encoder import Encoder, token_budget_batches
@@ -24,10 +36,17 @@ CONTEXTS = [
 ]
 
 
-def test_ops_are_sorted_into_parts():
-    assert part_of("aten::_scaled_dot_product_flash_attention_for_cpu") == "attention"
-    assert part_of("aten::addmm") == part_of("aten::mm") == "linear"
-    assert part_of("aten::gelu") == part_of("aten::native_layer_norm") == "other"
+def test_ops_are_sorted_into_categories_by_their_own_name_and_their_callers():
+    assert category_of(["aten::_scaled_dot_product_flash_attention_for_cpu"]) == ATTENTION
+    assert category_of(["aten::bmm", "aten::matmul"]) == category_of(["aten::_softmax", "aten::softmax"]) == ATTENTION
+    assert category_of(["aten::addmm", "aten::linear"]) == category_of(["aten::mm", "AddmmBackward0"]) == MATRIX
+    assert category_of(["aten::gelu"]) == category_of(["aten::native_layer_norm", "aten::layer_norm"]) == ELEMENTWISE
+    assert category_of(["aten::_log_softmax", "aten::log_softmax"]) == ELEMENTWISE  # the loss, not attention
+    assert category_of(["aten::index_add_", "aten::embedding_dense_backward", "EmbeddingBackward0"]) == (
+        EMBEDDING_BACKWARD
+    )
+    assert category_of(["aten::mul_", "aten::_fused_adamw_", "Optimizer.step#AdamW.step"]) == OPTIMIZER
+    assert category_of(["aten::_foreach_norm"]) == OPTIMIZER  # clip_grad_norm_
 
 
 def test_profile_counts_every_linear_flop_and_splits_the_wall_time(tiny_model):
@@ -44,13 +63,36 @@ def test_profile_counts_every_linear_flop_and_splits_the_wall_time(tiny_model):
     )
     # tiny BERT: 2 layers, width 32, feed-forward 64; per padded token and layer the Q, K, V and
     # output projections (4 x 32 x 32) and the two feed-forward products (2 x 32 x 64), 2 FLOP each
-    assert prof["linear_flops"] == padded * 2 * 2 * (4 * 32 * 32 + 2 * 32 * 64)
+    assert prof["matrix_flops"] == padded * 2 * 2 * (4 * 32 * 32 + 2 * 32 * 64)
     assert prof["real_tokens"] == sum(query_lengths) + sum(passage_lengths)
 
-    assert prof["seconds"]["attention"] > 0 and prof["seconds"]["linear"] > 0
+    assert set(prof["seconds"]) == set(CATEGORIES)
+    assert prof["seconds"][ATTENTION] > 0 and prof["seconds"][MATRIX] > 0 and prof["seconds"][TOKENS] > 0
+    assert prof["seconds"][EMBEDDING_BACKWARD] == prof["seconds"][OPTIMIZER] == 0  # no training here
     assert sum(prof["seconds"].values()) == pytest.approx(prof["wall_seconds"])
     assert prof["bound_tokens_per_second"] > prof["real_tokens"] / prof["wall_seconds"]
-    assert any("TFLOP/s" in line for line in format_profile(prof))
+    lines = format_profile(prof, peak_flops=1e12)
+    assert any("of the GEMM peak" in line for line in lines) and any("tokenisation" in line for line in lines)
+
+
+def test_training_profile_finds_the_backward_of_the_embedding_and_the_optimizer(tiny_model, tmp_path):
+    from hybridcore.config.spec import TrainConfig
+    from hybridcore.data.pairs import TrainingExample
+    from hybridcore.train.trainer import Trainer
+
+    examples = [
+        TrainingExample(parallel_id=f"q{i}", lang=lang, query=f"question {i}", positive=f"answer {i}")
+        for i in range(12)
+        for lang in ("en", "de")
+    ]
+    config = TrainConfig(strategy="hybrid", batch_size=4, steps=2, precision="fp32")
+    trainer = Trainer(str(tiny_model), examples, config, tmp_path / "model")
+    batch = trainer.sampler.epoch_plan(0)[0]
+    prof = training_profile(trainer, batch)
+    for category in (MATRIX, ATTENTION, ELEMENTWISE, EMBEDDING_BACKWARD, OPTIMIZER, TOKENS):
+        assert prof["seconds"][category] > 0, category
+    assert sum(prof["seconds"].values()) == pytest.approx(prof["wall_seconds"])
+    assert prof["matrix_flops"] > 0 and "batch of 4" in prof["what"]
 
 
 def test_encoder_flops_match_the_profilers_count_of_the_linear_layers(tiny_model):
@@ -62,7 +104,7 @@ def test_encoder_flops_match_the_profilers_count_of_the_linear_layers(tiny_model
         len(tok("passage: " + s, c)["input_ids"]) for s, c in zip(SENTENCES, CONTEXTS)
     ]
     attention = sum(2 * 4 * n * n * 32 for n in lengths)  # 2 layers, width 32: QK^T and AV
-    assert encoder_flops(encoder.model.config, lengths) - attention == prof["linear_flops"]
+    assert encoder_flops(encoder.model.config, lengths) - attention == prof["matrix_flops"]
 
 
 def test_gemm_peak_counts_two_flops_per_multiply_add_over_the_timed_calls(monkeypatch):
