@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -18,13 +19,32 @@ import typer
 from flows.options import spec_options
 from flows.store_cli import store_app
 from hybridcore.config.spec import PROFILES, EncoderSettings, RunSpec, SpecError, TrainConfig
-from hybridcore.errors import DataError
+from hybridcore.errors import DataError, SettingError
 from hybridcore.files import VERIFIED, copy_folder
 
 app = typer.Typer(help="Train and evaluate multilingual dense retrievers (LAReQA protocol).", no_args_is_help=True)
 model_app = typer.Typer(help="Models on hand offline.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 app.add_typer(store_app, name="store")
+
+@app.callback()
+def _settings(
+    device: Annotated[
+        Optional[str],
+        typer.Option(
+            envvar="HYBRID_EVAL_DEVICE",
+            help="Where models train and encode: auto (the first GPU torch sees, else the CPU), cpu, cuda or "
+            "cuda:N. Sets HYBRID_EVAL_DEVICE for this command.",
+        ),
+    ] = None,
+) -> None:
+    """Settings every command shares; given before the command (hybrid-eval --device cpu experiment ...)."""
+    from hybridcore.model.device import DEVICE_SETTING, compute_device
+
+    if device:
+        os.environ[DEVICE_SETTING] = device
+        compute_device()  # a bad value ends here, before any work
+
 
 SPEC, TRAIN = RunSpec(), TrainConfig()
 HELP = {f.name: f.metadata["help"] for f in fields(RunSpec) if "help" in f.metadata}  # written once, in the spec
@@ -496,7 +516,7 @@ def main() -> None:
     from hybridcore.data.leakage import LeakageError
     from hybridcore.model.e5small import ModelFormatError
 
-    expected = (DataError, FileNotFoundError, ModelFormatError, LeakageError, SpecError)
+    expected = (DataError, SettingError, FileNotFoundError, ModelFormatError, LeakageError, SpecError)
     expected += (StoreUnavailable, StoreLocked, OldLayout)
     try:
         with expected_failures_without_traceback((*expected, ValidationError)):

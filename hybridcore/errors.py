@@ -13,3 +13,11 @@ class DataError(ValueError):
         self.record = record
         self.problem = problem
         super().__init__(f"{self.path}: {record}: {problem}")
+
+
+class SettingError(ValueError):
+    """A setting (an environment variable) has a value that cannot be used; nothing has run."""
+
+    def __init__(self, name: str, value: str, problem: str) -> None:
+        self.name, self.value = name, value
+        super().__init__(f"{name}={value!r}: {problem}")

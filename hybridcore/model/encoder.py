@@ -18,6 +18,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from hybridcore.config.spec import EncoderSettings, Pooling
 from hybridcore.model.cache import EmbeddingCache, texts_key, weights_fingerprint
+from hybridcore.model.device import compute_device
 from hybridcore.model.precision import resolve_dtype
 from hybridcore.model.resolve import resolve_model
 from hybridcore.model.st_export import recorded_settings
@@ -83,7 +84,7 @@ class Encoder:
         self.path = resolve_model(model)
         # A model trained with cls pooling (or other prefixes) is encoded the way it was trained.
         self.settings = (settings or EncoderSettings()).resolved(recorded_settings(self.path))
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = compute_device(device)
         self.dtype = resolve_dtype(self.settings.precision, self.device)
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, trust_remote_code=trust_remote_code)
         # Inference only: casting the weights beats autocast (no per-op casts) on AMX and GPUs.

@@ -14,11 +14,14 @@ from hybridcore.config.paths import resolve_dataset_dir
 from hybridcore.config.spec import RunSpec, SpecError
 from hybridcore.data.formats.registry import check_reference, format_of
 from hybridcore.errors import DataError
+from hybridcore.model.device import compute_device
 from hybridcore.model.resolve import resolve_model
 
 
 def check_resolvable(spec: RunSpec) -> None:
-    """Raise ``SpecError`` naming the first field whose dataset or model does not resolve."""
+    """Raise ``SpecError`` naming the first field whose dataset or model does not resolve
+    (``SettingError`` where the device setting names no device here)."""
+    compute_device()
     for i, reference in enumerate(spec.eval_sets):
         _check(f"eval_sets.{i}", reference, check_reference)
     if spec.strategies:

@@ -26,6 +26,7 @@ from hybridcore.config.spec import EncoderSettings, TrainConfig
 from hybridcore.data.pairs import TrainingExample, split_by_group
 from hybridcore.errors import DataError
 from hybridcore.files import atomic_folder, discard, folder_problem
+from hybridcore.model.device import compute_device
 from hybridcore.model.encoder import load_model, pool
 from hybridcore.model.precision import resolve_dtype
 from hybridcore.model.resolve import resolve_model
@@ -107,7 +108,7 @@ class Trainer:
         self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
         self.model = load_model(path, trust_remote_code)
         self.model.train()
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = compute_device()
         self.model.to(self.device)
         self.dtype = resolve_dtype(config.precision, self.device)  # type: ignore[arg-type]
 
