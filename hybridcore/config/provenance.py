@@ -14,8 +14,11 @@ def _git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
 
 
+@cache
 def code_version() -> str:
-    """Git commit of the working tree, with ``-dirty`` when it has uncommitted changes."""
+    """Git commit of the working tree, with ``-dirty`` when it has uncommitted changes, as it
+    was at this process's first call: a process runs the code it loaded, so a commit made
+    while an experiment runs does not relabel its later runs."""
     try:
         commit = _git("rev-parse", "HEAD")
         dirty = _git("status", "--porcelain", "--untracked-files=no")
