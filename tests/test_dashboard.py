@@ -205,6 +205,7 @@ def test_every_view_renders_on_the_store_a_first_make_run_leaves(first_run_store
         assert drawn and all(n > 0 for n in drawn), view  # figures, not an empty page
     at = _app(first_run_store, monkeypatch)
     assert len(at.dataframe[0].value) == 4 * 3 and len(at.dataframe) == 1  # no nightly series to show
+    assert not [w for w in at.warning if "sampled pool" in w.value]  # whole pools: no caveat
     assert "No completed runs of experiments starting with 'nightly'" in at.info[0].value
 
 

@@ -11,6 +11,7 @@ from dashboard import charts, data
 from dashboard.widgets import download, labels, show
 from hybridcore.analysis.figures import headlines, macro, metric_label, strategy_rank
 from hybridcore.analysis.report import build_report, to_html
+from hybridcore.eval.pools import SAMPLED_POOL_CAVEAT, pool_caveat
 
 LEADING = ["id", "name", "strategy", "status"]
 TRAILING = [
@@ -130,6 +131,9 @@ def render() -> None:
         .merge(runs[["name", *TRAILING]], on="name")
     )
     st.dataframe(table, hide_index=True, width="stretch")
+    sampled = sorted(d for d in table.get("dataset", pd.Series(dtype=str)).dropna().unique() if pool_caveat(d))
+    if sampled:
+        st.warning(f"{', '.join(sampled)}: {SAMPLED_POOL_CAVEAT}.")
     download(table, "runs", index=False)
 
     report_section(runs)
