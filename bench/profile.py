@@ -21,7 +21,7 @@ from collections.abc import Callable
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from hybridcore.model.encoder import Encoder, token_budget_batches
+from hybridcore.model.encoder import Encoder
 
 MATRIX, ATTENTION, ELEMENTWISE = "matrix products", "attention", "element-wise and other ops"
 EMBEDDING_BACKWARD, OPTIMIZER = "embedding backward", "optimizer"
@@ -91,22 +91,20 @@ def profile_by_category(run: Callable[[], object], device: torch.device, tokens_
     }
 
 
-def _collation_seconds(encoder: Encoder, texts: list[str], contexts: list[str] | None, budget: int) -> float:
-    """Tokenise ``texts`` and pad them into the batches encoding makes, as encoding does."""
+def _collation_seconds(encoder: Encoder, texts: list[str], contexts: list[str] | None) -> float:
+    """Tokenise ``texts`` and pad them into the batches encoding makes, with the encoder's own code."""
     started = time.perf_counter()
-    encoded = encoder.tokenize(texts, contexts)
-    features = [dict(zip(encoded.keys(), values)) for values in zip(*encoded.values())]
-    for ids in token_budget_batches([len(f["input_ids"]) for f in features], budget):
-        encoder.tokenizer.pad([features[i] for i in ids], return_tensors="pt")
+    for _ in encoder.batches(encoder.tokenize(texts, contexts)):
+        pass
     return time.perf_counter() - started
 
 
 def encoding_profile(encoder: Encoder, questions: list[str], sentences: list[str], contexts: list[str]) -> dict:
     """Profile one encode of the questions and the candidates (with their paragraphs)."""
     s = encoder.settings
-    tokens_seconds = _collation_seconds(
-        encoder, [s.query_prefix + q for q in questions], None, s.tokens_per_batch
-    ) + _collation_seconds(encoder, [s.passage_prefix + t for t in sentences], contexts, s.tokens_per_batch)
+    tokens_seconds = _collation_seconds(encoder, [s.query_prefix + q for q in questions], None) + _collation_seconds(
+        encoder, [s.passage_prefix + t for t in sentences], contexts
+    )
     tokens_before = encoder.stats.tokens
 
     def encode() -> None:
@@ -121,16 +119,8 @@ def encoding_profile(encoder: Encoder, questions: list[str], sentences: list[str
 
 def training_profile(trainer, batch) -> dict:
     """Profile one optimizer step of ``trainer`` (a ``hybridcore.train.trainer.Trainer``) on ``batch``."""
-    tokens = trainer.train_tokens
-    queries = [{"input_ids": tokens.queries[q]} for q, _ in batch.pairs]
-    passages = [
-        {"input_ids": tokens.passages[p]}
-        | ({"token_type_ids": tokens.passage_types[p]} if tokens.passage_types is not None else {})
-        for _, p in batch.pairs
-    ]
     started = time.perf_counter()  # the step's collation; its texts were tokenised once, up front
-    trainer.tokenizer.pad(queries, return_tensors="pt")
-    trainer.tokenizer.pad(passages, return_tensors="pt")
+    trainer.collate(batch, trainer.train_tokens)
     tokens_seconds = time.perf_counter() - started
     result = profile_by_category(lambda: trainer.train_step(batch, 0), trainer.device, tokens_seconds)
     return {**result, "what": f"one training step, batch of {len(batch.pairs)}"}

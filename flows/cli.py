@@ -27,6 +27,7 @@ model_app = typer.Typer(help="Models on hand offline.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 app.add_typer(store_app, name="store")
 
+
 @app.callback()
 def _settings(
     device: Annotated[

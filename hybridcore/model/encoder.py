@@ -7,7 +7,7 @@ of short questions is large and a batch of long paragraphs is small, and padding
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,21 +137,27 @@ class Encoder:
             self._fingerprint = weights_fingerprint(self.model)
         return self._fingerprint
 
-    @torch.inference_mode()
-    def _encode(self, encoded, progress: bool) -> np.ndarray:
+    def batches(self, encoded) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor], int]]:
+        """The token-budget batches of ``encoded`` (``tokenize``'s output), padded and on the
+        device: each batch's text indices, its inputs and its real tokens."""
         features = [dict(zip(encoded.keys(), values)) for values in zip(*encoded.values())]
         lengths = [len(f["input_ids"]) for f in features]
-        out = np.zeros((len(features), self.dimension), dtype=np.float32)
-        started = time.perf_counter()
-        bar = progress_bar(sum(lengths), "encode", "tok", progress)
         for batch_ids in token_budget_batches(lengths, self.settings.tokens_per_batch):
             batch = self.tokenizer.pad([features[i] for i in batch_ids], return_tensors="pt")
-            batch = {k: v.to(self.device) for k, v in batch.items()}
+            yield batch_ids, {k: v.to(self.device) for k, v in batch.items()}, sum(lengths[i] for i in batch_ids)
+
+    @torch.inference_mode()
+    def _encode(self, encoded, progress: bool) -> np.ndarray:
+        total = sum(len(ids) for ids in encoded["input_ids"])
+        out = np.zeros((len(encoded["input_ids"]), self.dimension), dtype=np.float32)
+        started = time.perf_counter()
+        bar = progress_bar(total, "encode", "tok", progress)
+        for batch_ids, batch, tokens in self.batches(encoded):
             hidden = self.model(**batch).last_hidden_state
             out[batch_ids] = pool(hidden, batch["attention_mask"], self.settings.pooling).cpu().numpy()
-            bar.update(sum(lengths[i] for i in batch_ids))
+            bar.update(tokens)
         bar.close()
-        self.stats.add(sum(lengths), time.perf_counter() - started)
+        self.stats.add(total, time.perf_counter() - started)
         return out
 
     @property

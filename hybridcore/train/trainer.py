@@ -139,26 +139,33 @@ class Trainer:
             return self.config.learning_rate * (step + 1) / warmup
         return self.config.learning_rate * max(0.0, (self.config.steps - step) / max(1, self.config.steps - warmup))
 
-    def _embed(self, ids: list[list[int]], types: list[list[int]] | None = None) -> torch.Tensor:
+    def _pad(self, ids: list[list[int]], types: list[list[int]] | None = None) -> dict[str, torch.Tensor]:
         if types is None:
             features = [{"input_ids": x} for x in ids]
         else:
             features = [{"input_ids": x, "token_type_ids": t} for x, t in zip(ids, types)]
         batch = self.tokenizer.pad(features, return_tensors="pt")
-        batch = {k: v.to(self.device) for k, v in batch.items()}
-        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
-            hidden = self.model(**batch).last_hidden_state
-        return pool(hidden, batch["attention_mask"], self.encoder.pooling)  # type: ignore[arg-type]
+        return {k: v.to(self.device) for k, v in batch.items()}
 
-    def batch_loss(self, batch: Batch, tokens: _Tokenised) -> torch.Tensor:
+    def collate(self, batch: Batch, tokens: _Tokenised) -> list[dict[str, torch.Tensor]]:
+        """The padded inputs of ``batch``, on the device: its queries, its positives, and its
+        hard negatives where it has any."""
         q_idx = [q for q, _ in batch.pairs]
         p_idx = [p for _, p in batch.pairs]
-        queries = self._embed([tokens.queries[i] for i in q_idx])
         p_types = [tokens.passage_types[i] for i in p_idx] if tokens.passage_types is not None else None
-        positives = self._embed([tokens.passages[i] for i in p_idx], p_types)
+        queries = self._pad([tokens.queries[i] for i in q_idx])
+        inputs = [queries, self._pad([tokens.passages[i] for i in p_idx], p_types)]
         neg_ids = [n for i in p_idx for n in tokens.negatives[i]]
-        negatives = self._embed(neg_ids) if neg_ids else None
-        return info_nce(queries, positives, negatives, self.config.temperature)
+        return inputs + [self._pad(neg_ids)] if neg_ids else inputs
+
+    def _embed(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+            hidden = self.model(**inputs).last_hidden_state
+        return pool(hidden, inputs["attention_mask"], self.encoder.pooling)  # type: ignore[arg-type]
+
+    def batch_loss(self, batch: Batch, tokens: _Tokenised) -> torch.Tensor:
+        queries, positives, *negatives = (self._embed(inputs) for inputs in self.collate(batch, tokens))
+        return info_nce(queries, positives, negatives[0] if negatives else None, self.config.temperature)
 
     def train_step(self, batch: Batch, step: int) -> float:
         """One optimizer step on ``batch``; returns its loss."""
