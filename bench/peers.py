@@ -85,6 +85,7 @@ def st_train(
             weight_decay=0.01,
             max_grad_norm=1.0,
             bf16=bf16,
+            use_cpu=not torch.cuda.is_available(),
             seed=seed,
             batch_sampler=BatchSamplers.NO_DUPLICATES,
             dataloader_drop_last=True,

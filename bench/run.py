@@ -94,8 +94,10 @@ def _map(sample: RetrievalSet, embeddings: tuple[np.ndarray, np.ndarray]) -> dic
     return {s: summary[s]["map"] for s in ("mono", "cross", "multi")}
 
 
-def bench_encoding(model: str, sample: RetrievalSet, peaks: dict[str, float], fast_bf16: bool, profile: bool) -> dict:
-    ours = Encoder(model)  # the defaults `make run` uses, no cache
+def bench_encoding(
+    model: str, sample: RetrievalSet, peaks: dict[str, float], fast_bf16: bool, profile: bool, precision: str
+) -> dict:
+    ours = Encoder(model, EncoderSettings(precision=precision))  # type: ignore[arg-type]  # `make run`'s defaults, no cache
     lengths = _lengths(ours, sample)
     tokens, flops = sum(lengths), encoder_flops(ours.model.config, lengths)
     s = ours.settings
@@ -164,10 +166,12 @@ def bench_full_quality(model: str, data: RetrievalSet) -> dict:
     return {"map_delta": deltas, "evaluation_seconds": seconds, "languages": list(data.languages)}
 
 
-def bench_training(model: str, steps: int, batch_size: int, peaks: dict[str, float], profile: bool) -> dict:
+def bench_training(
+    model: str, steps: int, batch_size: int, peaks: dict[str, float], profile: bool, precision: str
+) -> dict:
     examples = examples_from_lareqa(load_lareqa("mlqa-r"))
     warm = 2
-    config = TrainConfig(strategy="hybrid", batch_size=batch_size, steps=steps + warm)
+    config = TrainConfig(strategy="hybrid", batch_size=batch_size, steps=steps + warm, precision=precision)  # type: ignore[arg-type]
     # only train_step and validation_loss are used: nothing is written to the output folder
     trainer = Trainer(model, examples, config, Path(tempfile.gettempdir()) / "hybrid-eval-bench")
     trainer.val_batches = trainer.val_batches[:4]
@@ -236,6 +240,7 @@ def main(
     full_quality: bool = False,
     profile: bool = True,
     out: Path | None = None,
+    precision: str = "auto",
 ) -> dict:
     started = time.perf_counter()
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -243,7 +248,12 @@ def main(
     report = {"model": model, "dataset": dataset, "machine": machine(device)}
     peaks = report["machine"]["gemm_flops"]
     report["encoding"] = bench_encoding(
-        model, data.sample(max(1, questions // len(data.languages))), peaks, report["machine"]["fast_bf16"], profile
+        model,
+        data.sample(max(1, questions // len(data.languages)), whole_pool=False),
+        peaks,
+        report["machine"]["fast_bf16"],
+        profile,
+        precision,
     )
     if full_quality:
         if not report["machine"]["fast_bf16"]:
@@ -252,7 +262,7 @@ def main(
                 f"matrices at {peaks['bf16'] / 1e9:.1f} GFLOP/s: it would take hours"
             )
         report["full_quality"] = bench_full_quality(model, data)
-    report["training"] = bench_training(model, train_steps, batch_size, peaks, profile)
+    report["training"] = bench_training(model, train_steps, batch_size, peaks, profile, precision)
     report["targets"] = check_targets(report)
     report["seconds"] = time.perf_counter() - started
     if out is not None:

@@ -463,7 +463,7 @@ def bench(
     model: Annotated[str, typer.Option()] = SPEC.model,
     dataset: Annotated[
         str, typer.Option(help="LAReQA set the encoding sample and the bf16/fp32 check come from.")
-    ] = SPEC.eval_sets[0],
+    ] = "xquad-r",
     languages: Annotated[Optional[str], typer.Option(help="Comma-separated subset (default: all).")] = None,
     questions: Annotated[
         int, typer.Option(help="Questions in the encoding sample (whole parallel groups, with their answers).")
@@ -477,6 +477,10 @@ def bench(
         bool, typer.Option(help="Profile where one training step's and one encoding pass's time goes.")
     ] = True,
     out: Annotated[Path, typer.Option(help="JSON report.")] = Path("results/bench.json"),
+    precision: Annotated[
+        str,
+        typer.Option(help="Our encoder's and trainer's precision: auto, fp32 (what a CPU without bf16 runs) or bf16."),
+    ] = "auto",
 ) -> None:
     """Measure our encoder and trainer against sentence-transformers and the machine's GEMM peak."""
     from importlib.util import find_spec
@@ -500,6 +504,7 @@ def bench(
         full_quality,
         profile,
         out,
+        precision,
     )
     typer.echo(format_report(report))
     typer.echo(f"report: {out}")
