@@ -182,6 +182,11 @@ class TrainConfig:
         "(each batch mono with probability alpha, the paper's).",
     )
     checkpoint_every: Count = option(20, "Steps between checkpoints (a killed run resumes from the last).")
+    packed: Flag = option(
+        True,
+        "One forward over the real tokens of queries and positives together (BERT encoders; others "
+        "take the padded forward). Off: one padded forward per group.",
+    )
 
 
 # quick: a smoke test of minutes on 2 CPU cores: a fixed sample of each set (300 XQuAD-R

@@ -28,6 +28,7 @@ from hybridcore.errors import DataError
 from hybridcore.files import atomic_folder, discard, folder_problem
 from hybridcore.model.device import compute_device
 from hybridcore.model.encoder import load_model, pool
+from hybridcore.model.packed import can_pack, packed_hidden_states
 from hybridcore.model.precision import resolve_dtype
 from hybridcore.model.resolve import resolve_model
 from hybridcore.model.st_export import recorded_settings, save_sentence_transformer
@@ -111,6 +112,7 @@ class Trainer:
         self.device = compute_device()
         self.model.to(self.device)
         self.dtype = resolve_dtype(config.precision, self.device)  # type: ignore[arg-type]
+        self.packed = config.packed and can_pack(self.model)
 
         # One held-out split and one validation plan for every arm and seed: each run is
         # selected on the same criterion (a fixed mix of mono and cross pairs).
@@ -158,13 +160,18 @@ class Trainer:
         neg_ids = [n for i in p_idx for n in tokens.negatives[i]]
         return inputs + [self._pad(neg_ids)] if neg_ids else inputs
 
-    def _embed(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    def _embed(self, groups: list[dict[str, torch.Tensor]]) -> list[torch.Tensor]:
+        """Each group's pooled embeddings: one packed pass over the real tokens of all groups
+        where the model allows it (``hybridcore.model.packed``), else one padded pass each."""
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
-            hidden = self.model(**inputs).last_hidden_state
-        return pool(hidden, inputs["attention_mask"], self.encoder.pooling)  # type: ignore[arg-type]
+            if self.packed:
+                hidden = packed_hidden_states(self.model, groups)
+            else:
+                hidden = [self.model(**inputs).last_hidden_state for inputs in groups]
+        return [pool(h, g["attention_mask"], self.encoder.pooling) for h, g in zip(hidden, groups)]  # type: ignore[arg-type]
 
     def batch_loss(self, batch: Batch, tokens: _Tokenised) -> torch.Tensor:
-        queries, positives, *negatives = (self._embed(inputs) for inputs in self.collate(batch, tokens))
+        queries, positives, *negatives = self._embed(self.collate(batch, tokens))
         return info_nce(queries, positives, negatives[0] if negatives else None, self.config.temperature)
 
     def train_step(self, batch: Batch, step: int) -> float:

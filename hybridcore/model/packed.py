@@ -1,0 +1,114 @@
+"""A BERT forward pass over real tokens only, for training.
+
+A training batch holds short queries and long positives, each padded to its own longest
+text: about half the tokens a padded forward multiplies are padding (measured on MLQA-R,
+batches of 16 and 32). Here every group of texts (the queries, the positives, the hard
+negatives) is flattened to its real tokens and all groups go through the model together:
+the linear layers, GELU, layer norms and residuals see only real tokens, in one product per
+layer, and the word embedding runs (and is differentiated) once a step instead of once a
+group. Only attention works on padded tensors, one group at a time, with its padding masked
+as the padded forward masks it.
+
+The arithmetic is the padded forward's: the same modules and weights, in the same order, on
+the same real tokens; dropout draws differ (it masks a differently shaped tensor), so runs
+with dropout match in distribution, and runs without it match within fp32 rounding
+(``tests/test_packed.py``). Only the plain BERT encoder (absolute positions, no decoder) is
+packed; :func:`can_pack` says so, and other models take their own forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from transformers import BertModel
+
+
+def can_pack(model: torch.nn.Module) -> bool:
+    """Whether ``model`` is a BERT encoder this module computes exactly."""
+    if type(model) is not BertModel:
+        return False
+    c = model.config
+    return (
+        getattr(c, "position_embedding_type", "absolute") == "absolute"
+        and not c.is_decoder
+        and not c.add_cross_attention
+        and not c.chunk_size_feed_forward
+    )
+
+
+@dataclass
+class _Group:
+    """Where one padded group's real tokens sit among all packed tokens."""
+
+    start: int  # first packed token of the group
+    end: int
+    rows: int  # texts in the group
+    width: int  # its padded length
+    flat: torch.Tensor  # each real token's position in the group's (rows * width) padded grid
+    key_mask: torch.Tensor  # (rows, 1, 1, width): True on real keys
+
+
+def _pack(groups: Sequence[dict[str, torch.Tensor]]) -> tuple[dict[str, torch.Tensor], list[_Group]]:
+    ids, types, positions, layout, start = [], [], [], [], 0
+    for inputs in groups:
+        mask = inputs["attention_mask"].bool()
+        rows, width = mask.shape
+        if bool((mask[:, 1:] > mask[:, :-1]).any()):
+            raise ValueError("packing needs right-padded inputs: this batch has padding before real tokens")
+        flat = mask.reshape(-1).nonzero().squeeze(1)
+        ids.append(inputs["input_ids"].reshape(-1)[flat])
+        token_types = inputs.get("token_type_ids")
+        types.append(token_types.reshape(-1)[flat] if token_types is not None else torch.zeros_like(flat))
+        positions.append(flat % width)  # left-aligned texts: a token's column is its position
+        layout.append(_Group(start, start + flat.numel(), rows, width, flat, mask[:, None, None, :]))
+        start += flat.numel()
+    packed = {"input_ids": torch.cat(ids), "token_type_ids": torch.cat(types), "position_ids": torch.cat(positions)}
+    return packed, layout
+
+
+def _unpad(padded: torch.Tensor, group: _Group) -> torch.Tensor:
+    return padded.reshape(group.rows * group.width, -1)[group.flat]
+
+
+def _pad(packed: torch.Tensor, group: _Group) -> torch.Tensor:
+    grid = packed.new_zeros(group.rows * group.width, packed.shape[-1])
+    return grid.index_copy(0, group.flat, packed).view(group.rows, group.width, -1)
+
+
+def _attention(layer, hidden: torch.Tensor, layout: list[_Group]) -> torch.Tensor:
+    attn = layer.attention.self
+    heads, size = attn.num_attention_heads, attn.attention_head_size
+    q, k, v = attn.query(hidden), attn.key(hidden), attn.value(hidden)
+    dropout = attn.dropout.p if attn.training else 0.0
+    outputs = []
+    for g in layout:
+
+        def split(x: torch.Tensor, g: _Group = g) -> torch.Tensor:
+            return _pad(x[g.start : g.end], g).view(g.rows, g.width, heads, size).transpose(1, 2)
+
+        out = F.scaled_dot_product_attention(
+            split(q), split(k), split(v), attn_mask=g.key_mask, dropout_p=dropout, scale=attn.scaling
+        )
+        outputs.append(_unpad(out.transpose(1, 2), g))
+    context = torch.cat(outputs)
+    return layer.attention.output(context, hidden)
+
+
+def packed_hidden_states(model: BertModel, groups: Sequence[dict[str, torch.Tensor]]) -> list[torch.Tensor]:
+    """The last hidden states of each padded group of inputs, as ``model(**inputs)`` gives
+    them on real tokens (zeros on padding), computed in one packed pass."""
+    packed, layout = _pack(groups)
+    emb = model.embeddings
+    hidden = (
+        emb.word_embeddings(packed["input_ids"])
+        + emb.token_type_embeddings(packed["token_type_ids"])
+        + emb.position_embeddings(packed["position_ids"])
+    )
+    hidden = emb.dropout(emb.LayerNorm(hidden))
+    for layer in model.encoder.layer:
+        attended = _attention(layer, hidden, layout)
+        hidden = layer.output(layer.intermediate(attended), attended)
+    return [_pad(hidden[g.start : g.end], g) for g in layout]
