@@ -27,12 +27,9 @@ def st_model(path: str, dtype: torch.dtype, max_length: int):
     return model
 
 
-def st_encode(
-    path: str, texts: list[str | tuple[str, str]], dtype: torch.dtype, max_length: int = 512, batch_size: int = 32
-) -> tuple[np.ndarray, float]:
-    """Normalised float32 embeddings of ``texts`` (a pair is a sentence with its paragraph)
-    and the seconds ``encode`` took, after a warm-up call."""
-    model = st_model(path, dtype, max_length)
+def st_encode(model, texts: list[str | tuple[str, str]], batch_size: int = 32) -> tuple[np.ndarray, float]:
+    """Normalised float32 embeddings of ``texts`` by the SentenceTransformer ``model`` (a pair
+    is a sentence with its paragraph) and the seconds ``encode`` took, after a warm-up call."""
     model.encode(texts[:batch_size], batch_size=batch_size)
     started = time.perf_counter()
     out = model.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True)
