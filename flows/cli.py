@@ -467,7 +467,7 @@ def bench(
     languages: Annotated[Optional[str], typer.Option(help="Comma-separated subset (default: all).")] = None,
     questions: Annotated[
         int, typer.Option(help="Questions in the encoding sample (whole parallel groups, with their answers).")
-    ] = 200,
+    ] = 160,
     train_steps: Annotated[int, typer.Option(help="Timed training steps for each trainer.")] = 8,
     batch_size: Annotated[int, typer.Option()] = TRAIN.batch_size,
     full_quality: Annotated[
