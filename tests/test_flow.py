@@ -209,6 +209,36 @@ def test_the_experiment_command_runs_the_flow_and_prints_the_summary(prefect_ser
     assert "make dashboard" in result.output
 
 
+
+def test_the_full_profile_dry_runs_on_cpu_with_a_tiny_model(prefect_server, tiny_model, shared_data, tmp_path):
+    """The paper-scale command, as on a GPU, with a tiny model, 2 steps and sampled sets on
+    --device cpu: every arm of the profile (three strategies at three seeds, candidates with
+    their paragraph) is trained, evaluated, stored and reported."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    url = f"duckdb:///{tmp_path / 'full.duckdb'}"
+    samples = ["xquad-r?sample=6&pool=sampled", "afriqa?sample=6&pool=sampled"]
+    samples.append("sib-200?languages=quick&split=test&sample=4&pool=sampled")
+    args = ["--device", "cpu", "experiment", "--profile", "full", "--model", str(tiny_model), "--experiment", "dry"]
+    args += ["--steps", "2", "--batch-size", "4", *[a for s in samples for a in ("--eval", s)]]
+    result = CliRunner().invoke(app, args, env={"HYBRID_EVAL_DB_URL": url})
+    assert result.exit_code == 0, result.output
+    assert "means over seeds 42, 43, 44" in result.output and "the report:" in result.output
+    engine = make_engine(url)
+    runs = queries.runs(engine, experiment="dry")
+    assert sorted(runs["name"]) == [
+        f"dry/{s}-seed{seed}" for s in ("cross", "hybrid", "mono") for seed in (42, 43, 44)
+    ] + ["dry/reference"]
+    assert (runs["status"] == "completed").all()
+    configs = [queries.run_config(engine, name) for name in runs["name"]]
+    configs = [json.loads(c) if isinstance(c, str) else c for c in configs]
+    assert all(c["candidate_context"] and c["profile"] == "full" for c in configs), configs[0]
+
+
 _KILLED_FLOW = """
 import json, sys, time
 from hybridcore.train.trainer import Trainer
