@@ -92,8 +92,9 @@ def verify(
             f"{'removed' if repair and f.kind != 'stored run' else 'damaged'} {f.kind}: {f.location}: {f.problem}"
         )
     counts = pd.Series([f.kind for f in findings]).value_counts() if findings else pd.Series(dtype=int)
+    plural = {kind: kind if n == 1 or kind.endswith("data") else f"{kind}s" for kind, n in counts.items()}
     typer.echo(
-        f"checked {', '.join(f'{n} {kind}s' for kind, n in counts.items()) or 'nothing'} "
+        f"checked {', '.join(f'{n} {plural[kind]}' for kind, n in counts.items()) or 'nothing'} "
         f"({VERIFIED.bytes / 1e9:.2f} GB in {VERIFIED.seconds:.1f} s): {len(damaged)} damaged"
     )
     if damaged and not repair:
