@@ -221,6 +221,7 @@ def bench_training(
     dtype = "bf16" if trainer.dtype == torch.bfloat16 else "fp32"
 
     ours_s = sum(seconds[warm:])
+    padded_s = sum(padded_seconds[warm:])
     ours_loss = trainer.validation_loss()
     step_profile = training_profile(trainer, batches[warm]) if profile else None  # after the loss: it trains
 
@@ -255,8 +256,8 @@ def bench_training(
         "batch_size": batch_size,
         "dtype": dtype,
         "ours": {**speed(ours_s), "held_out_loss": ours_loss},
-        "ours_padded": {**speed(sum(padded_seconds[warm:])), "held_out_loss": padded_loss},
-        "packed_vs_padded": sum(padded_seconds[warm:]) / ours_s,
+        "ours_padded": {**speed(padded_s), "held_out_loss": padded_loss},
+        "packed_vs_padded": padded_s / ours_s,
         "sentence_transformers": {**speed(st_s), "held_out_loss": st_loss},
         "vs_st": st_s / ours_s,
         **({"profile": step_profile} if step_profile else {}),
