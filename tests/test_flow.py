@@ -214,8 +214,6 @@ def test_the_full_profile_dry_runs_on_cpu_with_a_tiny_model(prefect_server, tiny
     """The paper-scale command, as on a GPU, with a tiny model, 2 steps and sampled sets on
     --device cpu: every arm of the profile (three strategies at three seeds, candidates with
     their paragraph) is trained, evaluated, stored and reported."""
-    import json
-
     from typer.testing import CliRunner
 
     from flows.cli import app
@@ -235,7 +233,6 @@ def test_the_full_profile_dry_runs_on_cpu_with_a_tiny_model(prefect_server, tiny
     ] + ["dry/reference"]
     assert (runs["status"] == "completed").all()
     configs = [queries.run_config(engine, name) for name in runs["name"]]
-    configs = [json.loads(c) if isinstance(c, str) else c for c in configs]
     assert all(c["candidate_context"] and c["profile"] == "full" for c in configs), configs[0]
 
 
