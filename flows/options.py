@@ -25,6 +25,8 @@ def _cli_type(hint: Any) -> tuple[Any, str]:
     optional = get_origin(hint) in (typing.Union, types.UnionType) and type(None) in get_args(hint)
     inner = next(a for a in get_args(hint) if a is not type(None)) if optional else hint
     choices = ""
+    if get_origin(inner) is tuple and get_args(inner)[-1:] == (Ellipsis,):  # repeated: --flag 0.25 --flag 0.5
+        return typing.List[_cli_type(get_args(inner)[0])[0]], " (repeat the option for each value)"  # noqa: UP006 - typer
     if get_origin(inner) is Literal:
         choices, inner = " (" + ", ".join(map(str, get_args(inner))) + ")", str
     return (Optional[inner] if optional else inner), choices  # noqa: UP045 - typer needs Optional

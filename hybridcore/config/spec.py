@@ -20,8 +20,11 @@ from __future__ import annotations
 from dataclasses import asdict, field, fields, replace
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
+
+from hybridcore.config.validation import SPEC_CONFIG, SpecError, spec_problem
+from hybridcore.config.watch import WatchList
 
 Pooling = Literal["mean", "cls"]
 Precision = Literal["auto", "bf16", "fp32"]
@@ -42,22 +45,8 @@ Seed = Annotated[int, Field(strict=True, ge=0, lt=2**32)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+StepShare = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 Flag = Annotated[bool, Field(strict=True)]
-SPEC_CONFIG = ConfigDict(extra="forbid")
-
-
-class SpecError(ValueError):
-    """A run specification that cannot run: one line naming each field, its value and what is allowed."""
-
-
-def spec_problem(err: ValidationError) -> str:
-    """A pydantic error about a spec as one line: ``Class field.path: value: what is allowed``."""
-    parts = []
-    for e in err.errors(include_url=False):
-        where = ".".join(str(x) for x in e["loc"]) or "(the whole spec)"
-        message = "unknown field" if e["type"] == "unexpected_keyword_argument" else e["msg"]
-        parts.append(f"{where} = {e['input']!r}: {message.removeprefix('Value error, ')}")
-    return f"{err.title}: " + "; ".join(parts)
 
 
 def option(default: Any, help: str, *flags: str) -> Any:
@@ -182,6 +171,10 @@ class TrainConfig:
         "(each batch mono with probability alpha, the paper's).",
     )
     checkpoint_every: Count = option(20, "Steps between checkpoints (a killed run resumes from the last).")
+    export_at: Annotated[tuple[StepShare, ...], AfterValidator(_distinct)] = option(
+        (),
+        "Shares of the steps at which the model is exported and evaluated too (0.25, 0.5, 1: a learning curve).",
+    )
     packed: Flag = option(
         True,
         "One forward over the real tokens of queries and positives together (BERT encoders; others "
@@ -268,6 +261,10 @@ class RunSpec:
     full_grid: Flag = option(False, "Every alpha at every seed.")
     hypotheses: tuple[Hypothesis, ...] = option(
         PRIMARY_HYPOTHESES, "The primary hypotheses, one family corrected together (set in a --spec file)."
+    )
+    watch: WatchList = field(
+        default_factory=WatchList,
+        metadata={"doc": "What the nightly evaluates: series of checkpoints or hub revisions (set in a --spec file)."},
     )
 
     def arms(self) -> list[Arm]:
