@@ -1,4 +1,5 @@
-"""Tables: runs, one row per metric figure, per-query scores as arrays, artifacts."""
+"""Tables: runs, one row per metric figure, per-query scores as arrays, artifacts, series
+points and nightly reports."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Double,
     ForeignKey,
@@ -134,3 +136,66 @@ class Artifact(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     kind: Mapped[str] = mapped_column(String)
     path: Mapped[str] = mapped_column(Text)
+
+
+class SeriesPoint(Base):
+    """A run's place in a series: a watched checkpoint (``watched``), a followed hub model's
+    revision, the nightly reference (``reference``), or an experiment arm's exported
+    checkpoint (``checkpoint``: a learning curve). ``model_key`` is what makes its
+    evaluation (``hybridcore.run.watching``): a key already stored is not evaluated again."""
+
+    __tablename__ = "series_points"
+    __table_args__ = (Index("ix_series_points_series", "series"), Index("ix_series_points_key", "model_key"))
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    series: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)
+    step: Mapped[int | None] = mapped_column(Integer)
+    revision: Mapped[str | None] = mapped_column(String)
+    appeared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    model_key: Mapped[str] = mapped_column(String)
+    night: Mapped[str | None] = mapped_column(String)  # the nightly that evaluated it; NULL: an experiment
+
+
+class NightlyReport(Base):
+    """What one nightly evaluation found: the markdown of its Prefect artifact, and counts."""
+
+    __tablename__ = "nightly_reports"
+
+    night: Mapped[str] = mapped_column(String, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    evaluated: Mapped[int] = mapped_column(Integer)
+    regressions: Mapped[int] = mapped_column(Integer)
+    evaluation_changed: Mapped[bool] = mapped_column(Boolean)
+    markdown: Mapped[str] = mapped_column(Text)
+    flow_run_id: Mapped[str | None] = mapped_column(String)
+
+
+class NightChange(Base):
+    """One comparison a nightly made (``hybridcore.analysis.nightly.CHANGE_COLUMNS``): a new
+    model against the previous or the first of its series, on one figure and language group,
+    and whether it was a regression. Kept as the night decided it (its correction ran over
+    that night's tests), so the dashboard marks what the artifact said."""
+
+    __tablename__ = "night_changes"
+
+    night: Mapped[str] = mapped_column(String, primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    against: Mapped[str] = mapped_column(String, primary_key=True)  # previous, first
+    dataset: Mapped[str] = mapped_column(String, primary_key=True)
+    setting: Mapped[str] = mapped_column(String, primary_key=True)
+    metric: Mapped[str] = mapped_column(String, primary_key=True)
+    languages: Mapped[str] = mapped_column(String, primary_key=True)  # a coverage label, or all languages
+    series: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)
+    against_run_id: Mapped[int] = mapped_column(Integer)
+    figure: Mapped[str] = mapped_column(String)
+    n: Mapped[int] = mapped_column(Integer)
+    before: Mapped[float | None] = mapped_column(Double)
+    after: Mapped[float | None] = mapped_column(Double)
+    delta: Mapped[float | None] = mapped_column(Double)
+    gain: Mapped[float | None] = mapped_column(Double)
+    p: Mapped[float | None] = mapped_column(Double)
+    p_regression: Mapped[float | None] = mapped_column(Double)
+    p_regression_holm: Mapped[float | None] = mapped_column(Double)
+    regression: Mapped[bool] = mapped_column(Boolean)

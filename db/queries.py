@@ -9,7 +9,17 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, inspect, literal, select, text
 
-from db.models import OLD_SCORES_TABLE, Artifact, MetricRow, QueryIdList, QueryScores, Run
+from db.models import (
+    OLD_SCORES_TABLE,
+    Artifact,
+    MetricRow,
+    NightChange,
+    NightlyReport,
+    QueryIdList,
+    QueryScores,
+    Run,
+    SeriesPoint,
+)
 from db.packing import unpack_ids, unpack_values
 
 
@@ -214,3 +224,66 @@ def run_config(engine: Engine, name: str) -> dict | None:
     """The stored run specification of the run ``name`` (None if there is no such run)."""
     with engine.connect() as conn:
         return conn.execute(select(Run.config).where(Run.name == name)).scalar_one_or_none()
+
+
+def _has_table(engine: Engine, model) -> bool:
+    """A store written before the table existed lacks it until it is next written to."""
+    return model.__tablename__ in set(inspect(engine).get_table_names())
+
+
+POINT_COLUMNS = ["run_id", "series", "kind", "step", "revision", "appeared_at", "model_key", "night"]
+
+
+def series_points(engine: Engine, kind: str | None = None, series: Sequence[str] | None = None) -> pd.DataFrame:
+    """Series points of completed runs (optionally of one kind, or of some series), with the
+    run's name, experiment and strategy."""
+    columns = [*POINT_COLUMNS, "name", "experiment", "strategy"]
+    if not _has_table(engine, SeriesPoint):
+        return pd.DataFrame(columns=columns)
+    stmt = (
+        select(*SeriesPoint.__table__.columns, Run.name, Run.experiment, Run.strategy)
+        .join(Run, Run.id == SeriesPoint.run_id)
+        .where(Run.status == "completed")
+    )
+    if kind is not None:
+        stmt = stmt.where(SeriesPoint.kind == kind)
+    if series is not None:
+        stmt = stmt.where(SeriesPoint.series.in_(list(series)))
+    return _frame(engine, stmt.order_by(SeriesPoint.series, SeriesPoint.step, SeriesPoint.appeared_at)).reindex(
+        columns=columns
+    )
+
+
+def evaluated_keys(engine: Engine, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` a completed run's series point already holds."""
+    if not keys or not _has_table(engine, SeriesPoint):
+        return set()
+    stmt = (
+        select(SeriesPoint.model_key)
+        .join(Run, Run.id == SeriesPoint.run_id)
+        .where(SeriesPoint.model_key.in_(list(keys)), Run.status == "completed")
+    )
+    with engine.connect() as conn:
+        return set(conn.execute(stmt).scalars())
+
+
+NIGHT_COLUMNS = ["night", "started_at", "evaluated", "regressions", "evaluation_changed", "markdown", "flow_run_id"]
+
+
+def nightly_reports(engine: Engine) -> pd.DataFrame:
+    """Every nightly evaluation's report, newest first."""
+    if not _has_table(engine, NightlyReport):
+        return pd.DataFrame(columns=NIGHT_COLUMNS)
+    stmt = select(*NightlyReport.__table__.columns).order_by(NightlyReport.started_at.desc())
+    return _frame(engine, stmt).reindex(columns=NIGHT_COLUMNS)
+
+
+def night_changes(engine: Engine, series: Sequence[str] | None = None) -> pd.DataFrame:
+    """The comparisons the nightlies made (optionally of some series)."""
+    columns = [c.name for c in NightChange.__table__.columns]
+    if not _has_table(engine, NightChange):
+        return pd.DataFrame(columns=columns)
+    stmt = select(*NightChange.__table__.columns)
+    if series is not None:
+        stmt = stmt.where(NightChange.series.in_(list(series)))
+    return _frame(engine, stmt.order_by(NightChange.night, NightChange.run_id)).reindex(columns=columns)

@@ -21,7 +21,19 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from db import queries
-from db.models import SCHEMA_VERSION, Artifact, Base, MetricRow, QueryIdList, QueryScores, Run, StoreInfo
+from db.models import (
+    SCHEMA_VERSION,
+    Artifact,
+    Base,
+    MetricRow,
+    NightChange,
+    NightlyReport,
+    QueryIdList,
+    QueryScores,
+    Run,
+    SeriesPoint,
+    StoreInfo,
+)
 from db.packing import pack_ids, pack_values
 from db.queries import needs_upgrade
 from db.session import StoreLocked, is_duckdb, with_retry
@@ -228,10 +240,13 @@ def store_results(
     timings: dict | None = None,
     ended_at: datetime | None = None,
     training: dict | None = None,
+    point: dict | None = None,
 ) -> None:
     """Replace the run's figures, per-query scores and artifacts, and mark it completed (now,
     or at ``ended_at``), all in one transaction: a reader sees the old results or the new
-    ones, never a mix."""
+    ones, never a mix. ``point``: the run's place in a series (``SeriesPoint``'s fields but
+    ``run_id``), stored in the same transaction, so a model is never marked evaluated
+    without its figures."""
     evaluations = list(evaluations)
     figures = pd.concat([e.figures() for e in evaluations], ignore_index=True) if evaluations else pd.DataFrame()
     if not figures.empty:
@@ -244,17 +259,36 @@ def store_results(
 
     def write() -> None:
         with engine.begin() as conn:
-            for table in (MetricRow, QueryScores, Artifact):
+            for table in (MetricRow, QueryScores, Artifact, SeriesPoint):
                 conn.execute(delete(table).where(table.run_id == run_id))
             add_id_lists(conn, id_lists)
             _bulk_insert(conn, MetricRow.__table__, figures)
             _bulk_insert(conn, QueryScores.__table__, scores)
             _bulk_insert(conn, Artifact.__table__, arts)
+            if point is not None:
+                conn.execute(insert(SeriesPoint).values(run_id=run_id, **point))
             conn.execute(
                 update(Run)
                 .where(Run.id == run_id)
                 .values(status="completed", ended_at=ended_at or _now(), timings=timings, training=training)
             )
+
+    _write(engine, write)
+
+
+def store_night(engine: Engine, night: str, started_at: datetime, changes: pd.DataFrame, **fields) -> None:
+    """Keep (or replace) a nightly evaluation's report (``NightlyReport``'s fields) and its
+    comparisons (``NightChange`` rows), in one transaction."""
+    rows = changes[[c.name for c in NightChange.__table__.columns if c.name != "night"]].assign(night=night)
+    rows = rows.astype(object).where(rows.notna(), None)
+
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(delete(NightlyReport).where(NightlyReport.night == night))
+            conn.execute(delete(NightChange).where(NightChange.night == night))
+            conn.execute(insert(NightlyReport).values(night=night, started_at=started_at, **fields))
+            if len(rows):
+                conn.execute(insert(NightChange), rows.to_dict("records"))
 
     _write(engine, write)
 
