@@ -61,6 +61,24 @@ def arm_figures(
     return pd.DataFrame(rows, columns=columns)
 
 
+def learning_curves(
+    runs: pd.DataFrame,
+    steps: dict[int, int],
+    figures: pd.DataFrame,
+    fine_tuning: Iterable[str],
+    exposure: Exposure | None,
+) -> pd.DataFrame:
+    """``arm_figures`` at each exported step (``steps``: run id -> step): how each arm's
+    figures, per language group, move along its training; one row per step and arm."""
+    runs = runs[runs["id"].isin(steps)]
+    parts = [
+        arm_figures(at, figures[figures["run_id"].isin(at["id"])], fine_tuning, exposure).assign(step=step)
+        for step, at in runs.groupby(runs["id"].map(steps), sort=True)
+    ]
+    columns = ["step", "dataset", "languages", "column", "arm", "seeds", "mean", "sd", "low", "high", "seed_values"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
 def with_intervals(arms: pd.DataFrame, errors: pd.DataFrame, dataset: str, label: dict[str, str]) -> pd.DataFrame:
     """``arm_figures`` rows of ``dataset`` with 95% intervals from the tests' decomposition
     (``arm_standard_errors``; ``label``: setting -> the column label of its metric): mean

@@ -29,13 +29,14 @@ from hybridcore.analysis.experiment import (
     arm_figures,
     arm_standard_errors,
     headline_metrics,
+    learning_curves,
     paper_agreement,
     paper_scope,
     with_intervals,
 )
 from hybridcore.analysis.figures import arm_labels, format_of, metric_label, pool_statement, strategy_rank
 from hybridcore.analysis.hypotheses import exploratory, mark_primary, primary_tests
-from hybridcore.analysis.underrepresented import gap_scores
+from hybridcore.analysis.underrepresented import with_gaps
 from hybridcore.config.spec import Hypothesis
 from hybridcore.eval import catalogue
 from hybridcore.eval.pools import benchmark_name
@@ -71,13 +72,21 @@ class Report:
     primary: pd.DataFrame = field(default_factory=pd.DataFrame)  # hypotheses.primary_tests
     hypotheses: list[Hypothesis] = field(default_factory=list)  # as the spec declared them
     exploratory_tests: int = 0  # the size of the Benjamini-Hochberg family
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # experiment.learning_curves of the exports
 
 
 ScoresOf = Callable[[str, str], pd.DataFrame]  # (dataset, metric) -> per-query scores with run_id
 
 
-def build_report(experiment: str, runs: pd.DataFrame, figures: pd.DataFrame, scores_of: ScoresOf) -> Report:
-    """Everything the report shows, computed from the store's frames."""
+def build_report(
+    experiment: str,
+    runs: pd.DataFrame,
+    figures: pd.DataFrame,
+    scores_of: ScoresOf,
+    curve: tuple[pd.DataFrame, dict[int, int], pd.DataFrame] | None = None,
+) -> Report:
+    """Everything the report shows, computed from the store's frames. ``curve``: the runs of
+    the arms' exported checkpoints, their steps (run id -> step) and their figures."""
     fine_tuning, exposure = run_languages(runs)
     treatment, baselines = "hybrid", ("mono", "cross", "reference")
     arms = arm_figures(runs, figures, fine_tuning, exposure)
@@ -141,7 +150,8 @@ def build_report(experiment: str, runs: pd.DataFrame, figures: pd.DataFrame, sco
             )
         )
     family = int((~every["primary"]).sum()) if not every.empty else 0
-    return Report(experiment, _setup(runs, treatment), sections, primary, hypotheses, family)
+    curves = learning_curves(curve[0], curve[1], curve[2], fine_tuning, exposure) if curve else pd.DataFrame()
+    return Report(experiment, _setup(runs, treatment), sections, primary, hypotheses, family, curves)
 
 
 def declared_hypotheses(runs: pd.DataFrame) -> list[Hypothesis]:
@@ -149,21 +159,6 @@ def declared_hypotheses(runs: pd.DataFrame) -> list[Hypothesis]:
     specs declared them: nothing is declared after the fact)."""
     config = runs["config"].iloc[0] if len(runs) else {}
     return [Hypothesis(**h) for h in (config or {}).get("hypotheses", [])]
-
-
-def with_gaps(scores: pd.DataFrame, metadata, metric: str) -> pd.DataFrame:
-    """Per-query scores with each of the format's gaps (AfriQA: translated minus native) as a
-    setting of its own, so the gap is tested like any figure."""
-    if metadata is None or scores.empty:
-        return scores
-    parts = [scores]
-    for gap in metadata.gaps:
-        if metric in metadata.setting(gap.minuend).metrics:
-            gaps = gap_scores(scores.assign(run=scores["run_id"]), gap).rename(columns={"run": "run_id"})
-            if "run" in scores.columns:  # scores labelled with their runs' names (the dashboard's) keep them
-                gaps["run"] = gaps["run_id"].map(dict(zip(scores["run_id"], scores["run"])))
-            parts.append(gaps[scores.columns])
-    return pd.concat(parts, ignore_index=True)
 
 
 def _ordered(table: pd.DataFrame, headlines: list[tuple[str, str]], comparisons: list[str]) -> pd.DataFrame:
@@ -333,7 +328,7 @@ def png(spec: dict) -> bytes:
 # --- rendering ----------------------------------------------------------------------------
 
 
-def _figure_table(figures: pd.DataFrame, value_formats: dict[str, str]) -> pd.DataFrame:
+def figure_table(figures: pd.DataFrame, value_formats: dict[str, str]) -> pd.DataFrame:
     """Arms x (language group, column): mean and its 95% interval as text."""
 
     def cell(row) -> str:
@@ -449,7 +444,7 @@ def blocks(report: Report) -> list[Block]:
                 3,
                 "Figures per language group: mean over seeds [95% interval, questions and seeds as chance] (each seed)",
             ),
-            Table(_figure_table(section.figures, section.value_formats)),
+            Table(figure_table(section.figures, section.value_formats)),
         ]
         if section.chart:
             out.append(Chart(section.name))
@@ -466,7 +461,39 @@ def blocks(report: Report) -> list[Block]:
         ]
         if not section.agreement.empty:
             out.append(Table(section.agreement))
+    if not report.curves.empty:
+        out += [
+            Heading(2, "Learning curves"),
+            Paragraph(
+                "Each arm's weights as they were at the exported steps (train.export_at), evaluated like the kept "
+                "models: mean over seeds per language group (each seed in brackets). A point is the weights after "
+                "that many steps, not the model early stopping kept; with one seed the curve is run-level."
+            ),
+        ]
+        for dataset, part in report.curves.groupby("dataset", sort=False):
+            out += [Heading(3, f"{dataset}: figures along training"), Table(curve_table(part))]
     return out
+
+
+def curve_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per language group, figure and arm; one column per step."""
+    cell = curves.assign(
+        cell=[
+            f"{m:.4f}" + (f" ({', '.join(f'{v:.4f}' for v in values)})" if len(values) > 1 else "")
+            for m, values in zip(curves["mean"], curves["seed_values"])
+        ]
+    )
+    order = {label: i for i, label in enumerate((ALL_LANGUAGES, *COVERAGE_ORDER))}
+    table = cell.pivot_table(
+        index=["languages", "column", "arm"], columns="step", values="cell", aggfunc="first", sort=False
+    )
+    table.columns = [f"step {c}" for c in table.columns]
+    table = table.reset_index().rename(columns={"languages": "language group", "column": "figure"})
+    return table.sort_values(
+        ["language group", "figure", "arm"],
+        key=lambda c: c.map(order) if c.name == "language group" else c.map(strategy_rank) if c.name == "arm" else c,
+        kind="stable",
+    )
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:

@@ -62,6 +62,22 @@ def paired_randomization_test(a: np.ndarray, b: np.ndarray, permutations: int = 
     )
 
 
+def sign_flip_p_below(differences: np.ndarray, bound: float, permutations: int = 10_000, seed: int = 0) -> float:
+    """One-sided sign-flip p-value of H0: mean(differences) >= ``bound`` against mean < ``bound``
+    (a drop beyond a margin: ``bound`` = -margin). The differences are shifted by ``bound`` so
+    that the null is a mean of zero, as the two-sided test's is."""
+    d = np.asarray(differences, dtype=np.float64)
+    d = d[np.isfinite(d)] - bound
+    if len(d) == 0:
+        return float("nan")
+    observed = d.mean()
+    signs = _sign_flips(len(d), permutations, seed)
+    below = 0
+    for start in range(0, permutations, 1000):
+        below += int((signs[start : start + 1000].astype(np.float64) @ d / len(d) <= observed + 1e-12).sum())
+    return (below + 1) / (permutations + 1)
+
+
 def _adjusted(p_values: np.ndarray, adjust_sorted) -> np.ndarray:
     """Apply ``adjust_sorted`` to the finite p-values in ascending order; NaN stays NaN."""
     p = np.asarray(p_values, dtype=np.float64)

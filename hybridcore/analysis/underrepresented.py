@@ -69,6 +69,21 @@ def gap_scores(scores: pd.DataFrame, gap: Gap) -> pd.DataFrame:
     return wide.assign(setting=gap.name, value=wide[gap.minuend] - wide[gap.subtrahend])[[*keys, "setting", "value"]]
 
 
+def with_gaps(scores: pd.DataFrame, metadata, metric: str) -> pd.DataFrame:
+    """Per-query scores with each of the format's gaps (AfriQA: translated minus native) as a
+    setting of its own, so the gap is tested like any figure."""
+    if metadata is None or scores.empty:
+        return scores
+    parts = [scores]
+    for gap in metadata.gaps:
+        if metric in metadata.setting(gap.minuend).metrics:
+            gaps = gap_scores(scores.assign(run=scores["run_id"]), gap).rename(columns={"run": "run_id"})
+            if "run" in scores.columns:  # scores labelled with their runs' names (the dashboard's) keep them
+                gaps["run"] = gaps["run_id"].map(dict(zip(scores["run_id"], scores["run"])))
+            parts.append(gaps[scores.columns])
+    return pd.concat(parts, ignore_index=True)
+
+
 def _by_coverage(table: pd.DataFrame) -> pd.DataFrame:
     order = {label: i for i, label in enumerate(COVERAGE_ORDER)}
     return table.sort_values(
