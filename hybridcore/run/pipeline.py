@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hybridcore.config.paths import embeddings_dir, home_dir
 from hybridcore.config.provenance import code_version, environment
-from hybridcore.config.spec import Arm, EncoderSettings, RunSpec
+from hybridcore.config.spec import Arm, EncoderSettings, RunSpec, TrainConfig
 from hybridcore.data.dataset import LoadOptions
 from hybridcore.data.formats.registry import dataset_identity, format_name, load_dataset
 from hybridcore.data.leakage import check_zero_shot
@@ -34,7 +34,7 @@ from hybridcore.model.exposure import exposure_record
 from hybridcore.model.pretraining import pretraining_languages
 from hybridcore.model.resolve import hub_model_revision, resolve_model
 from hybridcore.model.st_export import recorded_settings
-from hybridcore.train.trainer import train
+from hybridcore.train.trainer import export_steps, exports_dir, train
 
 
 def model_identity(model: str) -> str:
@@ -133,6 +133,7 @@ class TrainedModel:
     examples_per_second: float
     slot_wait_seconds: float = 0.0
     selection: dict | None = None  # ``selection_of``: which step was kept, and the batch mix trained
+    checkpoints: tuple[tuple[int, str], ...] = ()  # (step, model folder) of each ``export_at`` export
 
 
 SELECTION_FIELDS = ("steps_done", "best_step", "stopped_early", "best_validation_loss", "mono_share")
@@ -152,13 +153,18 @@ def train_model(
     if done; resume from its checkpoint if a killed run left one."""
     config = spec.train_config(arm)
     encoder = encoder_settings_for(spec.model, spec.encoder)
-    key = content_hash(model_identity(spec.model), data.fingerprint, asdict(config), encoder.as_dict())
+    settings = asdict(config)
+    if not config.export_at:  # keyed as before exports existed: models trained then are reused
+        del settings["export_at"]
+    key = content_hash(model_identity(spec.model), data.fingerprint, settings, encoder.as_dict())
     out = home_dir() / "models" / "trained" / key
     if out.exists() and (problem := folder_problem(out)) is not None:
         discard(out, problem)
     done = training_record(str(out))
-    if done is not None:
-        return TrainedModel(str(out), key, True, 0.0, done["examples_per_second"], selection=selection_of(done))
+    if done is not None and (checkpoints := exported_checkpoints(out, config)) is not None:
+        return TrainedModel(
+            str(out), key, True, 0.0, done["examples_per_second"], selection=selection_of(done), checkpoints=checkpoints
+        )
     started = time.perf_counter()
     record = {"spec": spec.to_dict(), "train_languages": data.languages, **(record or {})}
     result = train(
@@ -172,7 +178,29 @@ def train_model(
         record=record,
     )
     selection = selection_of(training_record(str(out)) or {})
-    return TrainedModel(str(out), key, False, time.perf_counter() - started, result.examples_per_second, 0.0, selection)
+    checkpoints = exported_checkpoints(out, config) or ()
+    seconds = time.perf_counter() - started
+    return TrainedModel(str(out), key, False, seconds, result.examples_per_second, 0.0, selection, checkpoints)
+
+
+def exported_checkpoints(out: Path, config: TrainConfig) -> tuple[tuple[int, str], ...] | None:
+    """The ``export_at`` exports of the model trained into ``out``, as (step, folder); None
+    when one is missing or damaged (removed, so the training runs again and writes it). A
+    run that stopped early has no exports after its last step."""
+    record = training_record(str(out)) or {}
+    last = record.get("steps_done", config.steps)
+    found = []
+    for step in export_steps(config):
+        if step > last:
+            continue
+        export = exports_dir(out) / f"checkpoint-{step}"
+        problem = folder_problem(export) if export.exists() else "missing"
+        if problem is not None:
+            if export.exists():
+                discard(export, problem)
+            return None
+        found.append((step, str(export)))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -198,16 +226,20 @@ def evaluate_model(
     trust_remote_code: bool = False,
     progress: bool = False,
     spec: RunSpec | None = None,
+    code_bound: bool = False,
 ) -> EvaluationFiles:
     """Encode (through the embedding cache) and evaluate one dataset; the result folder is
     ``evaluations/<hash of model, data, settings>``, reused when it exists unless
     ``use_cache`` is off (which also bypasses the embedding cache). With ``trec_dir`` the TREC
     run and qrels files are written too. ``spec``, the run specification that asked for it,
     is written into ``summary.json`` (not part of the key: a folder reused by a later run
-    keeps the spec that computed it)."""
+    keeps the spec that computed it). ``code_bound`` (the nightly's reference): the key
+    includes the code version and nothing is taken from the embedding cache, so a change of
+    code is a new evaluation, computed by that code, beside the old one."""
     settings = encoder_settings_for(model, settings or EncoderSettings())
     options = options or LoadOptions()
-    key = content_hash(model_identity(model), dataset_identity(dataset, options), settings.as_dict(), candidate_context)
+    parts = [model_identity(model), dataset_identity(dataset, options), settings.as_dict(), candidate_context]
+    key = content_hash(*parts, *([code_version()] if code_bound else []))
     out = home_dir() / "evaluations" / key
     if use_cache and trec_dir is None and out.exists():
         if (problem := folder_problem(out)) is None:
@@ -221,7 +253,7 @@ def evaluate_model(
         model,
         settings,
         trust_remote_code=trust_remote_code,
-        cache=EmbeddingCache(embeddings_dir()) if use_cache else None,
+        cache=EmbeddingCache(embeddings_dir()) if use_cache and not code_bound else None,
     )
     timings["load_model"], clock = time.perf_counter() - clock, time.perf_counter()
     queries, candidates = data.encode(encoder, candidate_context, progress)

@@ -6,6 +6,8 @@ groups (never the evaluation sets; the same groups and batches for every arm and
 every run is selected on one criterion) gives the validation loss for early stopping; the
 best weights are what the run exports, and their step is recorded. Checkpoints every N
 steps make a killed run resumable to the same final weights as an uninterrupted one.
+``export_at`` also writes the weights as they are at those shares of the steps, each a model
+folder of its own (``<out_dir>.checkpoints/checkpoint-<step>``): a learning curve of one run.
 """
 
 from __future__ import annotations
@@ -248,6 +250,8 @@ class Trainer:
                 state["history"].append(entry)
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.3f}", ex_s=f"{state['examples'] / state['seconds']:.1f}", refresh=False)
+                if state["step"] in export_steps(cfg):
+                    self._export(state["step"])
                 if state["step"] % cfg.checkpoint_every == 0 and state["step"] < cfg.steps:
                     save_checkpoint(
                         ckpt_dir, self.model, self.optimizer, {**state, "sampler": self.sampler.state_dict()}
@@ -257,6 +261,20 @@ class Trainer:
         finally:
             bar.close()
         return self._finish(state, best_dir, ckpt_dir)
+
+    def _export(self, step: int) -> None:
+        """The weights after ``step`` steps as a model folder (sealed, with its own record)."""
+        record = {
+            "base_model": self.base_model,
+            "config": asdict(self.config),
+            "encoder": self.encoder.as_dict(),
+            "code_version": self.code_version,
+            "step": step,
+            **self.extra_record,
+        }
+        folder = exports_dir(self.out_dir) / f"checkpoint-{step}"
+        extra = {"training.json": json.dumps(record, indent=1, default=str)}
+        save_sentence_transformer(self.model, self.tokenizer, folder, self.encoder, extra)
 
     def _finish(self, state: dict, best_dir: Path, ckpt_dir: Path) -> TrainResult:
         if best_dir.exists():
@@ -298,6 +316,17 @@ class Trainer:
 def _save_weights(model: torch.nn.Module, folder: Path) -> None:
     with atomic_folder(folder) as tmp:
         save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+
+
+def export_steps(config: TrainConfig) -> list[int]:
+    """The steps ``config.export_at`` names (shares of ``steps``, at least step 1)."""
+    return sorted({max(1, round(share * config.steps)) for share in config.export_at})
+
+
+def exports_dir(out_dir: Path) -> Path:
+    """Where a training into ``out_dir`` writes its ``export_at`` models (beside it: the model
+    folder is written whole at the end)."""
+    return out_dir.with_name(out_dir.name + ".checkpoints")
 
 
 def _validation_plan(examples: Sequence[TrainingExample], config: TrainConfig) -> list[Batch]:
