@@ -338,7 +338,7 @@ def experiment(
         spec = profile_spec(profile, **changes)
     _preflight(spec, True)
     started = time.perf_counter()
-    out = hybrid_eval(spec=spec, experiment=name)
+    out = hybrid_eval(spec=spec, experiment=name, log_summary=False)
     typer.echo(f"\nexperiment {out['experiment']} ({time.perf_counter() - started:.0f} s)\n{out['summary']}")
     typer.echo(f"\nthe report: {out['report']}  (again: hybrid-eval report {out['experiment']})")
     typer.echo(

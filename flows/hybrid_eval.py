@@ -8,6 +8,8 @@
    for hybrid's alpha sweep, fine-tune one model and evaluate it zero-shot; each is its own
    flow run, so the workers of a pool share the experiment. Models and evaluations are kept
    by content hash, so an interrupted experiment started again resumes where it stopped.
+   With ``train.export_at``, the weights at those shares of the steps are evaluated too:
+   each arm's learning curve, stored as the experiment's ``-curve`` runs.
 4. Store every figure per language and language pair, print the summary and write the
    report (``hybrid-eval report``): figures over seeds, tested differences, the paper's claims.
 """
@@ -16,14 +18,17 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 from prefect.deployments import run_deployment
 from prefect.runtime import deployment as current_deployment
 
+from hybridcore.analysis.nightly import CHECKPOINT, curve_experiment
 from hybridcore.config.spec import Arm, RunSpec, profile_spec
 from hybridcore.run.naming import experiment_name, run_fields, run_name
 from hybridcore.run.pipeline import PreparedData
+from hybridcore.run.watching import watched_key
 from tasks.data import check_spec, prepare_training_data, zero_shot_guard
 from tasks.evaluate import evaluate_model
 from tasks.store import check_store, mark_failed, open_run, store_results
@@ -74,7 +79,32 @@ def train_and_evaluate(
     except BaseException as err:
         mark_failed(run_id, f"{type(err).__name__}: {err}", db_url)
         raise
+    if arm is not None and trained.checkpoints:
+        fields = run_fields(spec, arm, curve_experiment(experiment), data.languages, leakage)
+        for step, checkpoint in trained.checkpoints:
+            evaluate_checkpoint(name, step, checkpoint, fields, spec, db_url)
     return {"run": name, "run_id": run_id, "timings": timings}
+
+
+def evaluate_checkpoint(series: str, step: int, model: str, fields: dict, spec: RunSpec, db_url: str | None) -> None:
+    """One exported checkpoint of an arm (``train.export_at``) as a run of its own, a point of
+    the arm's learning curve: evaluated on every set, stored with its step in the arm's series."""
+    run_id = open_run(f"{series}/step-{step}", {**fields, "model": model}, db_url)
+    try:
+        folders = [evaluate_model(model, dataset, spec).path for dataset in spec.eval_sets]
+        point = {
+            "series": series,
+            "kind": CHECKPOINT,
+            "step": step,
+            "revision": None,
+            "appeared_at": datetime.now(UTC),
+            "model_key": watched_key(model, spec),
+            "night": None,
+        }
+        store_results(run_id, folders, [("evaluation", f) for f in folders], {}, db_url, point=point)
+    except BaseException as err:
+        mark_failed(run_id, f"{type(err).__name__}: {err}", db_url)
+        raise
 
 
 @flow(name="hybrid-eval", log_prints=True)
@@ -84,9 +114,12 @@ def hybrid_eval(
     experiment: str | None = None,
     work_pool: bool = False,
     db_url: str | None = None,
+    log_summary: bool = True,
 ) -> dict:
     """Reference plus one fine-tuned model per arm (strategy, seed, alpha), all evaluated
-    zero-shot and stored. ``spec`` is the whole run specification; without it, the profile's."""
+    zero-shot and stored. ``spec`` is the whole run specification; without it, the profile's.
+    ``log_summary`` off: the summary tables are returned, not logged (the command line
+    prints them once itself)."""
     logger = get_run_logger()
     spec = spec or profile_spec(profile)
     # Runs of a deployment carry its name ("nightly-...") so the dashboard can follow a schedule over time.
@@ -130,5 +163,8 @@ def hybrid_eval(
 
     table = experiment_summary(experiment, db_url)
     page, _ = experiment_report(experiment, db_url)
-    logger.info("experiment %s\n%s\nreport: %s", experiment, table, page)
+    if log_summary:
+        logger.info("experiment %s\n%s\nreport: %s", experiment, table, page)
+    else:
+        logger.info("experiment %s stored; report: %s", experiment, page)
     return {"experiment": experiment, "runs": runs, "summary": table, "report": str(page)}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from db import queries
 from db.session import make_engine
+from hybridcore.analysis.nightly import CHECKPOINT, curve_experiment
 from hybridcore.analysis.report import build_report, write_report
 from hybridcore.config.paths import home_dir
 
@@ -18,10 +19,15 @@ def experiment_report(experiment: str, db_url: str | None = None, out: Path | No
     if runs.empty:
         raise ValueError(f"no completed run is stored for experiment {experiment!r}")
     ids = runs["id"].tolist()
+    curve_runs = queries.runs(engine, experiment=curve_experiment(experiment), status="completed")
+    points = queries.series_points(engine, kind=CHECKPOINT, series=runs["name"].tolist())
+    steps = {int(r): int(s) for r, s in zip(points["run_id"], points["step"]) if r in set(curve_runs["id"])}
+    curve = (curve_runs, steps, queries.metrics(engine, list(steps))) if steps else None
     report = build_report(
         experiment,
         runs,
         queries.metrics(engine, ids),
         lambda dataset, metric: queries.query_scores(engine, ids, dataset, metric),
+        curve,
     )
     return write_report(report, out or home_dir() / "reports")

@@ -32,13 +32,15 @@ def store_results(
     timings: dict,
     db_url: str | None = None,
     training: dict | None = None,
+    point: dict | None = None,
 ) -> None:
     """All of a run's figures in one transaction (result folders local or in the artifact
-    root). A store that fails now, after the work, is one line naming the folders kept."""
+    root), with its series point if it has one. A store that fails now, after the work, is
+    one line naming the folders kept."""
     evaluations = [load_evaluation(localize(folder)) for folder in result_folders]
     engine = make_engine(db_url)
     try:
-        store.store_results(engine, run_id, evaluations, artifacts, timings, training=training)
+        store.store_results(engine, run_id, evaluations, artifacts, timings, training=training, point=point)
     except Exception as err:
         if not store.is_store_failure(err):
             raise

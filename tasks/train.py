@@ -17,8 +17,9 @@ from tasks.data import local_copy
 @task
 def train_model(spec: RunSpec, arm: Arm, data: PreparedData, record: dict | None = None) -> TrainedModel:
     """Fine-tune, or reuse the model already trained on the same model, data and config;
-    returns the model (published to the artifact root) and the seconds spent waiting for a
-    compute slot."""
+    returns the model and its ``export_at`` checkpoints (published to the artifact root) and
+    the seconds spent waiting for a compute slot."""
     with machine_slot(f"train {spec.run_suffix(arm)}") as waited:
         trained = pipeline.train_model(spec, arm, local_copy(data), record)
-    return replace(trained, path=publish(trained.path, "models"), slot_wait_seconds=waited)
+    checkpoints = tuple((step, publish(path, "models")) for step, path in trained.checkpoints)
+    return replace(trained, path=publish(trained.path, "models"), slot_wait_seconds=waited, checkpoints=checkpoints)
