@@ -104,3 +104,35 @@ def _figures(url: str, run_ids: tuple[int, ...], labels: dict[int, str]) -> pd.D
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner="Loading per-query scores…")
 def _scores(url: str, run_ids: tuple[int, ...], labels: dict[int, str], dataset: str, metric: str) -> pd.DataFrame:
     return _labelled(_read(url, lambda e: queries.query_scores(e, list(run_ids), dataset, metric)), labels)
+
+
+def series_points() -> pd.DataFrame:
+    """Every series point (watched checkpoints, the nightly reference, exported checkpoints)."""
+    return _series_points(store_url())
+
+
+def nightly_reports() -> pd.DataFrame:
+    """Every nightly's report, newest first."""
+    return _nightly_reports(store_url())
+
+
+def night_changes(series: Sequence[str]) -> pd.DataFrame:
+    """The comparisons the nightlies made for ``series``."""
+    return _night_changes(store_url(), tuple(series))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _series_points(url: str) -> pd.DataFrame:
+    table = _read(url, queries.series_points)
+    table["appeared_at"] = pd.to_datetime(table["appeared_at"], utc=True)
+    return table
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _nightly_reports(url: str) -> pd.DataFrame:
+    return _read(url, queries.nightly_reports)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _night_changes(url: str, series: tuple[str, ...]) -> pd.DataFrame:
+    return _read(url, lambda e: queries.night_changes(e, list(series)))

@@ -38,8 +38,17 @@ def latest_experiment(runs: pd.DataFrame) -> list[str]:
     return newest.sort_values("strategy", key=lambda s: s.map(strategy_rank), kind="stable")["name"].tolist()
 
 
+def run_option(name: str) -> str:
+    """How a run reads in a selector: what differs first (strategy, alpha, seed), then the
+    experiment it belongs to, so a narrow sidebar cuts the part all runs share."""
+    experiment, _, suffix = name.rpartition("/")
+    return f"{suffix} · {experiment}" if experiment else name
+
+
 def pick_runs(runs: pd.DataFrame, key: str, label: str = "Runs") -> list[str]:
-    chosen = st.sidebar.multiselect(label, runs["name"].tolist(), default=latest_experiment(runs), key=key)
+    chosen = st.sidebar.multiselect(
+        label, runs["name"].tolist(), default=latest_experiment(runs), key=key, format_func=run_option
+    )
     if not chosen:
         st.info("Choose at least one run in the sidebar.")
         st.stop()
@@ -48,7 +57,7 @@ def pick_runs(runs: pd.DataFrame, key: str, label: str = "Runs") -> list[str]:
 
 def pick_one(label: str, options: list[str], default: str | None, key: str) -> str:
     index = options.index(default) if default in options else 0
-    return st.sidebar.selectbox(label, options, index=index, key=key)
+    return st.sidebar.selectbox(label, options, index=index, key=key, format_func=run_option)
 
 
 def default_baseline(chosen: list[str], runs: pd.DataFrame) -> str:

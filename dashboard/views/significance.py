@@ -32,10 +32,8 @@ def render() -> None:
     runs = widgets.completed_runs()
     names = runs["name"].tolist()
     newest = runs[runs["experiment"] == runs["experiment"].iloc[0]]["name"].tolist()
-    a = st.sidebar.selectbox(
-        "Run A (baseline)", names, index=names.index(widgets.default_baseline(newest, runs)), key="sig-a"
-    )
-    b = st.sidebar.selectbox("Run B", names, index=names.index(widgets.default_treatment(newest, runs)), key="sig-b")
+    a = widgets.pick_one("Run A (baseline)", names, widgets.default_baseline(newest, runs), "sig-a")
+    b = widgets.pick_one("Run B", names, widgets.default_treatment(newest, runs), "sig-b")
     if a == b:
         st.info("Choose two different runs.")
         return
