@@ -11,18 +11,38 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 from transformers import TrainerCallback
 
 
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """transformers frames a "LOAD REPORT ... MISSING pooler" box, and a progress bar, each time
+    sentence-transformers loads e5-small: the pooler is one e5 never had (sentence-transformers
+    pools itself), so the box is harmless and alarming. Errors still show."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        hf_logging.enable_progress_bar()
+
+
 def st_model(path: str, dtype: torch.dtype, max_length: int):
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(
-        path, device="cpu" if not torch.cuda.is_available() else "cuda", model_kwargs={"torch_dtype": dtype}
-    )
+    with quiet_loading():
+        model = SentenceTransformer(
+            path, device="cpu" if not torch.cuda.is_available() else "cuda", model_kwargs={"torch_dtype": dtype}
+        )
     model.max_seq_length = max_length
     return model
 
