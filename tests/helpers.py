@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 import socket
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -70,3 +72,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def write_checkpoint(model: Path, folder: Path, noise: float = 0.0, broken: bool = False, seed: int = 0) -> Path:
+    """A copy of ``model`` as a training job's checkpoint folder: its weights moved by
+    ``noise`` (so it is a model of its own), or ``broken`` (every word embedding replaced by
+    their mean: the model can no longer tell texts apart, a regression made on purpose)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(model, folder)
+    weights = load_file(str(folder / "model.safetensors"))
+    generator = torch.Generator().manual_seed(seed)
+    for name, tensor in weights.items():
+        if noise:
+            weights[name] = tensor + noise * torch.randn(tensor.shape, generator=generator)
+        if broken and name.endswith("word_embeddings.weight"):
+            weights[name] = tensor.mean(0, keepdim=True).expand_as(tensor).contiguous()
+    save_file(weights, str(folder / "model.safetensors"))
+    return folder

@@ -22,6 +22,7 @@ from db import queries, store
 from db.models import Run
 from db.session import make_engine
 from hybridcore.analysis.coverage import ALL_LANGUAGES, CC100, DOCUMENTED, FINE_TUNING, NEVER, PRETRAINING, SUPERVISED
+from hybridcore.config.spec import RunSpec
 from hybridcore.model.exposure import exposure_record
 from hybridcore.model.pretraining import XLM_R
 from tests.helpers import free_port
@@ -132,6 +133,40 @@ def first_run_store(
     return url
 
 
+NIGHTLY_SETS = ("xquad-r?languages=en,de,ar&sample=60&pool=sampled",)
+
+
+@pytest.fixture(scope="module")
+def nightly_store(tmp_path_factory, tiny_model, shared_data) -> str:
+    """Two watched series over three nights, made by the nightly flow itself (in process): a
+    training job whose checkpoints move a little each night (its exposure card e5-small's)
+    and whose third is broken on purpose, and a second job that only moves a little."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.nightly import nightly
+    from tests.helpers import write_checkpoint
+
+    folder = tmp_path_factory.mktemp("nightly-store")
+    url = f"duckdb:///{folder / 'store.duckdb'}"
+    jobs = {"job-a": folder / "job-a", "job-b": folder / "job-b"}
+    watch = {
+        "series": [
+            {"series": "job-a", "folder": str(jobs["job-a"]), "base": "e5-small"},
+            {"series": "job-b", "glob": str(jobs["job-b"] / "checkpoint-*")},
+        ],
+        "settle_seconds": 0,
+    }
+    spec = {"model": str(tiny_model), "strategies": [], "eval_sets": list(NIGHTLY_SETS), "watch": watch}
+    with prefect_test_harness(server_startup_timeout=120):
+        for night in range(3):
+            step = 100 * (night + 1)
+            for name, job in jobs.items():
+                broken = name == "job-a" and night == 2
+                write_checkpoint(tiny_model, job / f"checkpoint-{step}", noise=1e-3 * night, broken=broken, seed=night)
+            nightly(spec=RunSpec.from_dict(spec), db_url=url)
+    return url
+
+
 # Each view and a text that only it shows once it has drawn its figures.
 VIEWS = {
     "runs": ("/", "Scheduled evaluations over time"),
@@ -141,6 +176,8 @@ VIEWS = {
     "coverage": ("/coverage", "minus each other run"),
     "underrepresented": ("/underrepresented", "Download sib-200-languages.csv"),
     "significance": ("/significance", "Significant rows"),
+    "nightly": ("/nightly", "The night's report"),
+    "arms": ("/arms", "Learning curves"),
 }
 
 
@@ -201,12 +238,64 @@ def test_every_view_renders_on_the_store_a_first_make_run_leaves(first_run_store
         if view != "runs":
             at = _page(at, view)
         assert not at.exception and not at.error, view
+        if view == "nightly":  # no nightly has run: each section says so in words
+            infos = [i.value for i in at.info]
+            assert any(i.startswith("No watched series yet") for i in infos), infos
+            assert any(i.startswith("No nightly has run yet") for i in infos), infos
+            continue
         drawn = [len(frame.value) for frame in at.dataframe] + [1 for _ in at.get("vega_lite_chart")]
         assert drawn and all(n > 0 for n in drawn), view  # figures, not an empty page
+    at = _page(_app(first_run_store, monkeypatch), "arms")
+    assert any(i.value.startswith("This experiment exported no checkpoints") for i in at.info)
     at = _app(first_run_store, monkeypatch)
     assert len(at.dataframe[0].value) == 4 * 3 and len(at.dataframe) == 1  # no nightly series to show
     assert not [w for w in at.warning if "sampled pool" in w.value]  # whole pools: no caveat
     assert "No completed runs of experiments starting with 'nightly'" in at.info[0].value
+
+
+def test_nightly_view_shows_each_series_along_its_steps_with_the_flagged_regression(nightly_store, monkeypatch):
+    engine = make_engine(nightly_store, read_only=True)
+    nights = queries.nightly_reports(engine)
+    assert len(nights) == 3 and nights["regressions"].tolist()[0] > 0 and nights["regressions"].tolist()[1:] == [0, 0]
+    at = _page(_app(nightly_store, monkeypatch), "nightly")
+    assert at.title[0].value == "Nightly evaluations"
+    assert at.sidebar.selectbox(key="nightly-series").options == ["job-a", "job-b", "reference-tiny-model0"]
+    curve = at.dataframe[0].value
+    assert curve["step"].drop_duplicates().tolist() == [100, 200, 300]
+    # job-a carries e5-small's card: the overall figure and its exposure groups, each a line
+    assert {"all languages", "supervised retrieval data"} <= set(curve["languages"])
+    assert curve.loc[curve["regression"], "step"].unique().tolist() == [300]
+    compared = at.dataframe[1].value
+    assert compared["regression"].any() and set(compared["against"]) == {"previous", "first"}
+    assert at.get("vega_lite_chart")
+    # the newest night's report beside it, as the artifact said
+    assert any("## Regressions:" in m.value and "checkpoint-300" in m.value for m in at.markdown)
+
+    at.sidebar.selectbox(key="nightly-series").set_value("job-b").run()
+    curve = at.dataframe[0].value
+    assert not curve["regression"].any() and set(curve["languages"]) == {"all languages", "unknown"}  # no card
+    at.selectbox(key="nightly-night").set_value(nights["night"].iloc[-1]).run()
+    assert any("Evaluated 3 new model(s)" in m.value for m in at.markdown)  # night 1: two jobs and the reference
+
+
+def test_arms_view_shows_the_report_s_means_intervals_and_seeds(seeded_store, monkeypatch):
+    from hybridcore.analysis.report import build_report, figure_table
+
+    at = _page(_app(seeded_store, monkeypatch), "arms")
+    experiment = at.sidebar.selectbox(key="arms-experiment").value
+    assert experiment == "nightly-quick-e5-small-mlqa-r-20261124T013000Z"  # the newest with trained arms
+    shown = at.dataframe[0].value
+    engine = make_engine(seeded_store, read_only=True)
+    runs = queries.runs(engine, experiment=experiment)
+    ids = runs["id"].tolist()
+    report = build_report(
+        experiment, runs, queries.metrics(engine, ids), lambda d, m: queries.query_scores(engine, ids, d, m)
+    )
+    # the report's own table, cell for cell: the dashboard and the report never disagree
+    assert shown.astype(str).equals(
+        figure_table(report.sections[0].figures, report.sections[0].value_formats).astype(str)
+    )
+    assert {"reference", "mono", "cross"} <= set(shown["arm"])
 
 
 def test_compare_view_puts_runs_side_by_side_with_differences(seeded_store, monkeypatch):
@@ -386,7 +475,7 @@ def test_every_view_reads_a_postgresql_store_while_a_run_writes(
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("which", ["seeded_store", "first_run_store"])
+@pytest.mark.parametrize("which", ["seeded_store", "first_run_store", "nightly_store"])
 def test_every_view_renders_in_a_real_browser(which, request, tmp_path):
     """Streamlit served on loopback, Chromium headless: each view's own text in the DOM and a
     screenshot with something drawn on it, on the rich store and on a new user's first one."""
@@ -424,13 +513,14 @@ def test_every_view_renders_in_a_real_browser(which, request, tmp_path):
                 break
             except OSError:
                 time.sleep(0.5)
+        views = VIEWS if which != "nightly_store" else {name: VIEWS[name] for name in ("runs", "nightly")}
         with Browser() as browser:
-            for name, (path, expected) in VIEWS.items():
+            for name, (path, expected) in views.items():
                 shot = browser.snapshot(base + path, expected, timeout=120)
                 assert "Traceback" not in shot.text and "Error" not in shot.text.split("\n")[0]
                 assert shot.png[:8] == b"\x89PNG\r\n\x1a\n" and len(shot.png) > 40_000, name
                 (tmp_path / f"{name}.png").write_bytes(shot.png)
-        runs_before = 9 if which == "seeded_store" else 4
+        runs_before = {"seeded_store": 9, "first_run_store": 4, "nightly_store": 7}[which]
         assert queries.row_counts(make_engine(url, read_only=True))["runs"] == runs_before  # nothing written
     finally:
         server.terminate()

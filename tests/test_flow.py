@@ -209,7 +209,6 @@ def test_the_experiment_command_runs_the_flow_and_prints_the_summary(prefect_ser
     assert "make dashboard" in result.output
 
 
-
 def test_the_full_profile_dry_runs_on_cpu_with_a_tiny_model(prefect_server, tiny_model, shared_data, tmp_path):
     """The paper-scale command, as on a GPU, with a tiny model, 2 steps and sampled sets on
     --device cpu: every arm of the profile (three strategies at three seeds, candidates with
@@ -298,3 +297,34 @@ def test_a_worker_killed_while_training_resumes_from_its_checkpoint(
     resumed, straight = figures_by_strategy(engine, "resumed"), figures_by_strategy(engine, "straight")
     assert len(resumed) == 2 * QUICK_FIGURES_PER_RUN and resumed == straight
     assert (queries.runs(engine, experiment="resumed")["status"] == "completed").all()
+
+
+def test_checkpoint_export_gives_each_arm_a_learning_curve_in_the_report(
+    prefect_server, tiny_model, shared_data, tmp_path
+):
+    from flows.hybrid_eval import hybrid_eval
+    from flows.report import experiment_report
+
+    url = f"duckdb:///{tmp_path / 'store.duckdb'}"
+    spec = tiny_spec(
+        tiny_model, steps=4, export_at=(0.5, 1.0), eval_sets=("xquad-r?languages=en,de&sample=30&pool=sampled",)
+    )
+    hybrid_eval(spec=spec, experiment="lc", db_url=url)
+    engine = make_engine(url)
+    arms = queries.runs(engine, experiment="lc")
+    assert sorted(arms["strategy"]) == ["hybrid", "mono", "reference"]  # the arms' own runs hold the kept models
+    curve = queries.runs(engine, experiment="lc-curve")
+    assert sorted(curve["name"]) == [f"lc/{arm}/step-{s}" for arm in ("hybrid", "mono") for s in (2, 4)]
+    points = queries.series_points(engine, kind="checkpoint")
+    assert sorted(zip(points["series"], points["step"])) == [(f"lc/{a}", s) for a in ("hybrid", "mono") for s in (2, 4)]
+    # the exported weights differ step to step: each point is a model of its own
+    assert points["model_key"].nunique() == 4
+
+    _, markdown = experiment_report("lc", url, tmp_path / "reports")
+    text = markdown.read_text()
+    curves = text.split("## Learning curves")[1]
+    assert "| language group | figure | arm | step 2 | step 4 |" in curves
+    assert "mono" in curves and "hybrid" in curves
+
+    hybrid_eval(spec=spec, experiment="lc", db_url=url)  # again: every model and evaluation reused, rows replaced
+    assert queries.row_counts(engine)["runs"] == 7

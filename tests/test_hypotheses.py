@@ -133,7 +133,7 @@ def test_the_spec_declares_the_paper_s_claims_and_checks_each_hypothesis():
 def test_the_report_tests_a_format_s_gap_like_any_figure():
     """AfriQA's gap (translated minus native, per question) joins the per-query scores with
     the store's columns, so the gap hypotheses find their differences."""
-    from hybridcore.analysis.report import with_gaps
+    from hybridcore.analysis.underrepresented import with_gaps
     from hybridcore.data.formats.registry import formats
 
     rows = [
