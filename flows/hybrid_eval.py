@@ -98,7 +98,7 @@ def evaluate_checkpoint(series: str, step: int, model: str, fields: dict, spec: 
             "step": step,
             "revision": None,
             "appeared_at": datetime.now(UTC),
-            "model_key": watched_key(model, spec),
+            "model_key": watched_key(series, model, spec),
             "night": None,
         }
         store_results(run_id, folders, [("evaluation", f) for f in folders], {}, db_url, point=point)

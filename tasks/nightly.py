@@ -34,7 +34,7 @@ def new_models(spec: RunSpec, watch: WatchList, db_url: str | None = None) -> tu
         models, left = find_models(entry, watch.settle_seconds)
         skipped += left
         found += [
-            {**asdict(m), "kind": nightly.WATCHED, "key": watched_key(m.model, spec), "base": entry.base}
+            {**asdict(m), "kind": nightly.WATCHED, "key": watched_key(m.series, m.model, spec), "base": entry.base}
             for m in models
         ]
     reference = {
@@ -52,7 +52,7 @@ def new_models(spec: RunSpec, watch: WatchList, db_url: str | None = None) -> tu
     done = queries.evaluated_keys(make_engine(db_url), [c["key"] for c in candidates])
     fresh, seen = [], set(done)
     for c in candidates:
-        if c["key"] not in seen:  # one model twice in the list (a folder and a glob) counts once
+        if c["key"] not in seen:  # one series listing a model twice (a folder and a glob) counts it once
             fresh.append(c)
             seen.add(c["key"])
     return fresh, skipped

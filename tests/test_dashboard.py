@@ -274,8 +274,11 @@ def test_nightly_view_shows_each_series_along_its_steps_with_the_flagged_regress
     at.sidebar.selectbox(key="nightly-series").set_value("job-b").run()
     curve = at.dataframe[0].value
     assert not curve["regression"].any() and set(curve["languages"]) == {"all languages", "unknown"}  # no card
+    # its first checkpoint has job-a's weights: the same model is a point of both series
+    assert curve["step"].drop_duplicates().tolist() == [100, 200, 300]
     at.selectbox(key="nightly-night").set_value(nights["night"].iloc[-1]).run()
-    assert any("Evaluated 3 new model(s)" in m.value for m in at.markdown)  # night 1: two jobs and the reference
+    shown = [m.value for m in at.markdown]
+    assert any("Evaluated 3 new model(s)" in m for m in shown)  # night 1: two jobs and the reference
 
 
 def test_arms_view_shows_the_report_s_means_intervals_and_seeds(seeded_store, monkeypatch):

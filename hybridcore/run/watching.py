@@ -1,9 +1,9 @@
 """Finding what the nightly has to evaluate: the watched models, and the keys that say
 whether each was evaluated before.
 
-A watched model's key is the content of its weights (``pipeline.model_identity``) with the
-encoder settings and the evaluation sets: a checkpoint copied or renamed is the same model,
-one retrained is not. The reference's key adds the code version and the evaluation sets'
+A watched model's key is its series and the content of its weights
+(``pipeline.model_identity``) with the encoder settings and the evaluation sets: a checkpoint
+copied or renamed is the same model, one retrained is not. The reference's key adds the code version and the evaluation sets'
 content, so it is evaluated again exactly when the evaluation (code or data) changed.
 """
 
@@ -98,10 +98,13 @@ def find_models(entry: Watched, settle: float) -> tuple[list[WatchedModel], list
     ], skipped
 
 
-def watched_key(model: str, spec: RunSpec) -> str:
-    """What makes a watched model's evaluation: its weights, encoder settings and sets."""
+def watched_key(series: str, model: str, spec: RunSpec) -> str:
+    """What makes a point of a series: the series, the model's weights, the encoder settings
+    and the sets. The same weights in two series are a point of each (their evaluation is
+    computed once: result folders are keyed by content)."""
     settings = encoder_settings_for(model, spec.encoder)
-    return content_hash("watched", model_identity(model), settings.as_dict(), spec.candidate_context, spec.eval_sets)
+    identity = model_identity(model)
+    return content_hash("watched", series, identity, settings.as_dict(), spec.candidate_context, spec.eval_sets)
 
 
 def reference_key(spec: RunSpec) -> str:
