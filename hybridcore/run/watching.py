@@ -3,8 +3,9 @@ whether each was evaluated before.
 
 A watched model's key is its series and the content of its weights
 (``pipeline.model_identity``) with the encoder settings and the evaluation sets: a checkpoint
-copied or renamed is the same model, one retrained is not. The reference's key adds the code version and the evaluation sets'
-content, so it is evaluated again exactly when the evaluation (code or data) changed.
+copied or renamed is the same model, one retrained is not. The reference's key adds the code
+version and the evaluation sets' content, so it is evaluated again exactly when the
+evaluation (code or data) changed.
 """
 
 from __future__ import annotations
