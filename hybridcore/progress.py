@@ -14,6 +14,9 @@ import sys
 from tqdm.auto import tqdm
 
 LOGGER = logging.getLogger("hybridcore.progress")
+# Only its own listeners hear it (not the root logger's), and at INFO whatever the root's level.
+LOGGER.setLevel(logging.INFO)
+LOGGER.propagate = False
 LOG_EVERY_SECONDS = 30.0
 
 

@@ -81,3 +81,29 @@ def test_a_killed_holder_frees_its_slot():
     holder.wait(timeout=10)
     with compute_slot() as waited:
         assert waited < 5
+
+
+def test_a_bar_not_shown_reports_to_a_listener_at_info_whatever_the_root_level():
+    """What a flow's task hears while it encodes or trains (``tasks.compute.machine_slot``)."""
+    import logging
+
+    from hybridcore.progress import LOGGER, progress_bar
+
+    heard = []
+
+    class Listener(logging.Handler):
+        def emit(self, record):
+            heard.append(record.getMessage())
+
+    logging.getLogger().setLevel(logging.WARNING)
+    assert progress_bar(5, "quiet", "tok", enabled=False).disable  # no listener: silent
+    listener = Listener()
+    LOGGER.addHandler(listener)
+    try:
+        bar = progress_bar(5, "encode", "tok", enabled=False)
+        bar.update(5)
+        bar.close()
+    finally:
+        LOGGER.removeHandler(listener)
+    assert heard[0].startswith("encode:   0%") and heard[-1].startswith("encode: 100%")
+    assert all("\r" not in line for line in heard)
