@@ -308,14 +308,7 @@ def experiment(
     from hybridcore.config.spec import profile_spec
 
     if spec_file is not None:
-        try:
-            record = json.loads(spec_file.read_text())
-        except ValueError as err:
-            raise DataError(spec_file, "run spec", f"not JSON ({err})") from None
-        try:
-            spec = RunSpec.from_dict(record)
-        except SpecError as err:
-            raise SpecError(f"{spec_file}: {err}") from None
+        spec = _read_spec(spec_file)
     else:
         changes = dict(train_fields or {})
         changes |= {
@@ -392,6 +385,48 @@ def _seeds(text: str, first: int) -> tuple[int, ...]:
             raise typer.BadParameter(f"a count of seeds must be positive, got {text!r}", param_hint="--seeds")
         return tuple(range(first, first + values[0]))
     return values
+
+
+def _read_spec(path: Path) -> RunSpec:
+    """A run spec from a JSON file; a bad one is one line naming the file and the field."""
+    try:
+        record = json.loads(path.read_text())
+    except ValueError as err:
+        raise DataError(path, "run spec", f"not JSON ({err})") from None
+    try:
+        return RunSpec.from_dict(record)
+    except SpecError as err:
+        raise SpecError(f"{path}: {err}") from None
+
+
+@app.command()
+def nightly(
+    watch: Annotated[
+        Optional[Path], typer.Option(help="A watch list (JSON), added to the spec's; default: HYBRID_EVAL_WATCH.")
+    ] = None,
+    spec_file: Annotated[
+        Optional[Path], typer.Option("--spec", help="The run spec: model, evaluation sets, primary figures, watch.")
+    ] = None,
+    profile: Annotated[str, typer.Option(help="The profile whose spec to use without --spec.")] = SPEC.profile,
+) -> None:
+    """What the nightly deployment does each night, here and now, in process: evaluate the
+    watched series' new models (and the reference if the evaluation changed), compare, and
+    publish the night's report (the dashboard's Nightly view)."""
+    from dataclasses import replace
+
+    from flows.nightly import nightly as nightly_flow
+    from hybridcore.config.spec import profile_spec
+    from hybridcore.config.watch import watch_file_setting
+
+    spec = _read_spec(spec_file) if spec_file is not None else profile_spec(profile)
+    file = str(watch) if watch else spec.watch.file or watch_file_setting()
+    replace(spec.watch, file=file).resolved()  # a bad watch list stops here, in one line
+    out = nightly_flow(spec=spec, watch_file=file)
+    typer.echo(
+        f"\nnight {out['night']}: {out['evaluated']} evaluated, {out['regressions']} regression(s)"
+        + (", the evaluation changed" if out["evaluation_changed"] else "")
+    )
+    typer.echo("see the Nightly view: make dashboard")
 
 
 @app.command()

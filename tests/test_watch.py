@@ -185,3 +185,25 @@ def test_a_drop_beyond_the_margin_is_a_regression_and_a_small_one_is_not():
         _points("reference").iloc[:3], runs, [3, 1], [("xquad-r", "mono", "map")], scores_of, 0.01, 0.05
     )
     assert not reference["regression"].any() and len(nightly.evaluation_changed(reference)) == 3
+
+
+def test_the_nightly_command_refuses_a_bad_watch_list_in_one_line_before_any_work(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "watch.json"
+    path.write_text(json.dumps({"series": [{"series": "job", "folder": "/x", "glob": "/y/*"}]}))
+    store = tmp_path / "store.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "nightly", "--watch", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HYBRID_EVAL_DB_URL": f"duckdb:///{store}"},
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: {path}: WatchList: series.0 = {{'series': 'job', 'folder': '/x', 'glob': '/y/*'}}: "
+        "series 'job' needs exactly one of folder, glob or hub (got ['folder', 'glob'])"
+    ]
+    assert not store.exists()  # nothing started, nothing written
