@@ -26,7 +26,7 @@ from prefect.runtime import deployment as current_deployment
 
 from hybridcore.analysis.nightly import CHECKPOINT, curve_experiment
 from hybridcore.config.spec import Arm, RunSpec, profile_spec
-from hybridcore.run.naming import experiment_name, run_fields, run_name
+from hybridcore.run.naming import checkpoint_run_name, experiment_name, run_fields, run_name
 from hybridcore.run.pipeline import PreparedData
 from hybridcore.run.watching import watched_key
 from tasks.data import check_spec, prepare_training_data, zero_shot_guard
@@ -67,14 +67,8 @@ def train_and_evaluate(
             training = trained.selection
             model = trained.path
             artifacts.append(("model", trained.path))
-        folders = []
-        for dataset in spec.eval_sets:
-            started = time.perf_counter()
-            result = evaluate_model(model, dataset, spec)
-            timings[f"wait:evaluate:{dataset}"] = result.slot_wait_seconds
-            timings[f"evaluate:{dataset}"] = time.perf_counter() - started - result.slot_wait_seconds
-            folders.append(result.path)
-            artifacts.append(("evaluation", result.path))
+        folders = evaluate_sets(model, spec, timings)
+        artifacts += [("evaluation", folder) for folder in folders]
         store_results(run_id, folders, artifacts, timings, db_url, training)
     except BaseException as err:
         mark_failed(run_id, f"{type(err).__name__}: {err}", db_url)
@@ -86,12 +80,26 @@ def train_and_evaluate(
     return {"run": name, "run_id": run_id, "timings": timings}
 
 
+def evaluate_sets(model: str, spec: RunSpec, timings: dict[str, float], code_bound: bool = False) -> list[str]:
+    """``model`` evaluated on every set of ``spec`` (each set's seconds and slot wait into
+    ``timings``): the result folders. Every flow evaluates through it."""
+    folders = []
+    for dataset in spec.eval_sets:
+        started = time.perf_counter()
+        result = evaluate_model(model, dataset, spec, code_bound=code_bound)
+        timings[f"wait:evaluate:{dataset}"] = result.slot_wait_seconds
+        timings[f"evaluate:{dataset}"] = time.perf_counter() - started - result.slot_wait_seconds
+        folders.append(result.path)
+    return folders
+
+
 def evaluate_checkpoint(series: str, step: int, model: str, fields: dict, spec: RunSpec, db_url: str | None) -> None:
     """One exported checkpoint of an arm (``train.export_at``) as a run of its own, a point of
     the arm's learning curve: evaluated on every set, stored with its step in the arm's series."""
-    run_id = open_run(f"{series}/step-{step}", {**fields, "model": model}, db_url)
+    run_id = open_run(checkpoint_run_name(series, step), {**fields, "model": model}, db_url)
     try:
-        folders = [evaluate_model(model, dataset, spec).path for dataset in spec.eval_sets]
+        timings: dict[str, float] = {}
+        folders = evaluate_sets(model, spec, timings)
         point = {
             "series": series,
             "kind": CHECKPOINT,
@@ -101,7 +109,7 @@ def evaluate_checkpoint(series: str, step: int, model: str, fields: dict, spec: 
             "model_key": watched_key(series, model, spec),
             "night": None,
         }
-        store_results(run_id, folders, [("evaluation", f) for f in folders], {}, db_url, point=point)
+        store_results(run_id, folders, [("evaluation", f) for f in folders], timings, db_url, point=point)
     except BaseException as err:
         mark_failed(run_id, f"{type(err).__name__}: {err}", db_url)
         raise

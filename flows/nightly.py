@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,13 +25,13 @@ from prefect import flow, get_run_logger
 from prefect.deployments import run_deployment
 from prefect.runtime import deployment as current_deployment
 
+from flows.hybrid_eval import evaluate_sets
 from hybridcore.analysis import nightly as analysis
 from hybridcore.config.spec import RunSpec, profile_spec
 from hybridcore.config.watch import WatchList, watch_file_setting
-from hybridcore.run.naming import experiment_name
+from hybridcore.run.naming import experiment_name, watched_run_name
 from hybridcore.run.watching import WatchedModel, watched_fields
 from tasks.data import check_spec
-from tasks.evaluate import evaluate_model
 from tasks.nightly import new_models, night_changes, night_points, publish_night
 from tasks.store import check_store, mark_failed, open_run, store_results
 
@@ -45,18 +44,12 @@ def evaluate_watched(night: str, found: dict, spec: RunSpec, db_url: str | None 
     place in the series (in the same transaction as its figures)."""
     kind, base, key = found["kind"], found["base"], found["key"]
     model = WatchedModel(**{k: v for k, v in found.items() if k not in ("kind", "base", "key")})
-    name = f"{night}/{model.series}/{model.label}"
+    name = watched_run_name(night, model.series, model.label)
     run_id = open_run(name, watched_fields(spec, model, base, night, kind), db_url)
     timings: dict[str, float] = {}
     try:
-        folders, artifacts = [], []
-        for dataset in spec.eval_sets:
-            started = time.perf_counter()
-            result = evaluate_model(model.model, dataset, spec, code_bound=kind == analysis.REFERENCE)
-            timings[f"wait:evaluate:{dataset}"] = result.slot_wait_seconds
-            timings[f"evaluate:{dataset}"] = time.perf_counter() - started - result.slot_wait_seconds
-            folders.append(result.path)
-            artifacts.append(("evaluation", result.path))
+        folders = evaluate_sets(model.model, spec, timings, code_bound=kind == analysis.REFERENCE)
+        artifacts = [("evaluation", folder) for folder in folders]
         point = {
             "series": model.series,
             "kind": kind,

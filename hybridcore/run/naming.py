@@ -48,6 +48,16 @@ def run_name(experiment: str, spec: RunSpec, arm: Arm | None) -> str:
     return f"{experiment}/{spec.run_suffix(arm)}"
 
 
+def watched_run_name(night: str, series: str, label: str) -> str:
+    """``<night>/<series>/<label>``: a watched model's run (``checkpoint-500``, a revision)."""
+    return f"{night}/{series}/{label}"
+
+
+def checkpoint_run_name(arm_run: str, step: int) -> str:
+    """``<arm's run>/step-<step>``: an arm's exported checkpoint, a point of its learning curve."""
+    return f"{arm_run}/step-{step}"
+
+
 def run_fields(
     spec: RunSpec,
     arm: Arm | None,
