@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import data, widgets
 from hybridcore.analysis.nightly import CHECKPOINT, CURVE_SUFFIX, curve_experiment
 from hybridcore.analysis.report import Report, build_report, curve_table, figure_table
+from hybridcore.config.spec import STRATEGIES
 
 
 @st.cache_data(ttl=data.CACHE_SECONDS, show_spinner="Computing the report's figures and intervals…")
@@ -50,7 +51,7 @@ def render() -> None:
     st.title("Arms over their seeds")
     runs = widgets.completed_runs()
     experiments = [e for e in dict.fromkeys(runs["experiment"].dropna()) if not e.endswith(CURVE_SUFFIX)]
-    trained = [e for e in experiments if (runs.loc[runs["experiment"] == e, "strategy"] != "reference").any()]
+    trained = [e for e in experiments if runs.loc[runs["experiment"] == e, "strategy"].isin(STRATEGIES).any()]
     if not trained:
         st.info("No experiment with trained arms is stored yet: `make run` trains mono, cross and hybrid.")
         return
