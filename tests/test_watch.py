@@ -170,7 +170,8 @@ def test_a_drop_beyond_the_margin_is_a_regression_and_a_small_one_is_not():
         data = _scores(values)
         return data[data["run_id"].isin(ids)]
 
-    changes = nightly.series_changes(points, runs, [3, 1], [("xquad-r", "mono", "map")], scores_of, 0.01, 0.05)
+    mono_map = [nightly.PrimaryFigure("xquad-r", "mono", "map", False)]
+    changes = nightly.series_changes(points, runs, [3, 1], mono_map, scores_of, 0.01, 0.05)
     assert len(changes) == 3  # one group (no card): overall only
     flagged = changes[changes["regression"]]
     assert sorted(zip(flagged["run_id"], flagged["against"])) == [(1, "first"), (1, "previous")]
@@ -181,9 +182,7 @@ def test_a_drop_beyond_the_margin_is_a_regression_and_a_small_one_is_not():
     assert drop["delta"] == pytest.approx(values[1].mean() - values[3].mean())
 
     # the reference moving is the evaluation changing: reported, never a regression
-    reference = nightly.series_changes(
-        _points("reference").iloc[:3], runs, [3, 1], [("xquad-r", "mono", "map")], scores_of, 0.01, 0.05
-    )
+    reference = nightly.series_changes(_points("reference").iloc[:3], runs, [3, 1], mono_map, scores_of, 0.01, 0.05)
     assert not reference["regression"].any() and len(nightly.evaluation_changed(reference)) == 3
 
 
@@ -207,3 +206,29 @@ def test_the_nightly_command_refuses_a_bad_watch_list_in_one_line_before_any_wor
         "series 'job' needs exactly one of folder, glob or hub (got ['folder', 'glob'])"
     ]
     assert not store.exists()  # nothing started, nothing written
+
+
+def test_a_gap_is_better_lower_as_its_hypothesis_declares_so_a_wider_gap_regresses():
+    """Found on the real learning curve: AfriQA's gap (pivot->pivot minus X->pivot nDCG@10)
+    widening by 0.05 read as an improvement, nDCG's own direction."""
+    from hybridcore.config.spec import PRIMARY_HYPOTHESES
+
+    figures = nightly.primary_figures(PRIMARY_HYPOTHESES, ["afriqa-sampled-pool", "xquad-r"])
+    assert nightly.PrimaryFigure("afriqa-sampled-pool", "gap", "ndcg@10", True) in figures
+    assert nightly.PrimaryFigure("xquad-r", "multi", "map", False) in figures
+    assert nightly.PrimaryFigure("xquad-r", "multi", "rank_distance_norm", True) in figures
+
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.1, 0.4, size=150)
+    values = {2: base, 1: base + 0.05}  # the gap widened by 0.05
+    runs = pd.DataFrame({"id": [1, 2], "seen_languages": [""] * 2, "exposure": [None] * 2})
+    points = _points().iloc[:2]
+
+    def scores_of(ids, dataset, metric):
+        data = _scores(values).assign(setting="gap")
+        return data[data["run_id"].isin(ids)]
+
+    gap = [nightly.PrimaryFigure("afriqa", "gap", "ndcg@10", True)]
+    changes = nightly.series_changes(points, runs, [1], gap, scores_of, 0.01, 0.05)
+    assert changes["gain"].iloc[0] == pytest.approx(-0.05) and changes["regression"].all()
+    assert nightly.improved(changes, 0.01, 0.05).empty

@@ -21,6 +21,7 @@ Torch-free and SQL-free: the nightly flow and the dashboard both call it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import numpy as np
@@ -78,13 +79,25 @@ def ordered(points: pd.DataFrame) -> pd.DataFrame:
     return points.sort_values(["series", "step", "appeared_at", "run_id"], na_position="last", kind="stable")
 
 
-def primary_figures(hypotheses: Iterable[Hypothesis], datasets: Iterable[str]) -> list[tuple[str, str, str]]:
-    """The (stored dataset, setting, metric) triples the declared hypotheses name, for the
-    datasets present (a sampled pool of a benchmark counts as the benchmark)."""
+@dataclass(frozen=True)
+class PrimaryFigure:
+    """A declared primary figure of one stored dataset, and which way is better (a gap's, as
+    its hypothesis declares it: lower; else the metric's own direction)."""
+
+    dataset: str
+    setting: str
+    metric: str
+    lower_is_better: bool
+
+
+def primary_figures(hypotheses: Iterable[Hypothesis], datasets: Iterable[str]) -> list[PrimaryFigure]:
+    """The figures the declared hypotheses name, for the datasets present (a sampled pool of
+    a benchmark counts as the benchmark)."""
     datasets = list(datasets)
     wanted = []
     for h in hypotheses:
-        wanted += [(d, h.setting, h.metric) for d in datasets if benchmark_name(d) == h.dataset]
+        lower = h.better == "lower" if h.better else lower_is_better(h.metric)
+        wanted += [PrimaryFigure(d, h.setting, h.metric, lower) for d in datasets if benchmark_name(d) == h.dataset]
     return list(dict.fromkeys(wanted))
 
 
@@ -127,7 +140,7 @@ def series_changes(
     points: pd.DataFrame,
     runs: pd.DataFrame,
     new_run_ids: Iterable[int],
-    figures: Sequence[tuple[str, str, str]],
+    figures: Sequence[PrimaryFigure],
     scores_of: ScoresOf,
     margin: float,
     alpha: float,
@@ -141,7 +154,8 @@ def series_changes(
     by_id = runs.set_index(runs["id"].astype(int))
     for run, against, other in comparisons(points, new_run_ids):
         fine_tuning, exposure = run_languages(by_id.loc[[run]])
-        for dataset, setting, metric in figures:
+        for figure in figures:
+            dataset, setting, metric = figure.dataset, figure.setting, figure.metric
             scores = scores_of([other, run], dataset, metric)
             if scores.empty:
                 continue
@@ -158,7 +172,7 @@ def series_changes(
             units = pd.concat([overall, groups]) if several else overall
             if other not in units.columns or run not in units.columns:
                 continue
-            for test in _tests(units, other, run, lower_is_better(metric), margin):
+            for test in _tests(units, other, run, figure.lower_is_better, margin):
                 rows.append(
                     {
                         "series": series_of[run],
