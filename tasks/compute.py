@@ -12,7 +12,6 @@ no one to ask, so it keeps the host file lock of ``hybridcore.run.compute``.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.settings import PREFECT_API_URL
 
-from hybridcore.progress import LOGGER as PROGRESS
+from hybridcore.progress import reporting_to
 from hybridcore.run.compute import compute_slot, machine_name, slot_count
 
 
@@ -40,32 +39,12 @@ def _ensure_limit(name: str, slots: int) -> None:
             client.upsert_global_concurrency_limit_by_name(name, slots)
 
 
-class _ToRunLog(logging.Handler):
-    def __init__(self, logger: logging.LoggerAdapter) -> None:
-        super().__init__(logging.INFO)
-        self.logger = logger
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.logger.info("%s", record.getMessage())
-
-
-@contextmanager
-def progress_in_run_log() -> Iterator[None]:
-    """While it lasts, the progress of encoding and training (``hybridcore.progress``: tokens/s,
-    steps, loss, every 30 s) goes to this task run's log."""
-    handler = _ToRunLog(get_run_logger())
-    PROGRESS.addHandler(handler)
-    try:
-        yield
-    finally:
-        PROGRESS.removeHandler(handler)
-
-
 @contextmanager
 def machine_slot(step: str) -> Iterator[float]:
     """Hold a compute slot for ``step``; yields the seconds waited (logged when over a second).
     The work done in it reports its progress to the run's log."""
-    with progress_in_run_log():
+    logger = get_run_logger()
+    with reporting_to(lambda line: logger.info("%s", line)):
         yield from _slot(step)
 
 

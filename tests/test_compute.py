@@ -83,27 +83,16 @@ def test_a_killed_holder_frees_its_slot():
         assert waited < 5
 
 
-def test_a_bar_not_shown_reports_to_a_listener_at_info_whatever_the_root_level():
+def test_a_bar_not_shown_reports_each_redraw_to_a_listener_as_one_line():
     """What a flow's task hears while it encodes or trains (``tasks.compute.machine_slot``)."""
-    import logging
+    from hybridcore.progress import progress_bar, reporting_to
 
-    from hybridcore.progress import LOGGER, progress_bar
-
-    heard = []
-
-    class Listener(logging.Handler):
-        def emit(self, record):
-            heard.append(record.getMessage())
-
-    logging.getLogger().setLevel(logging.WARNING)
     assert progress_bar(5, "quiet", "tok", enabled=False).disable  # no listener: silent
-    listener = Listener()
-    LOGGER.addHandler(listener)
-    try:
+    heard: list[str] = []
+    with reporting_to(heard.append):
         bar = progress_bar(5, "encode", "tok", enabled=False)
         bar.update(5)
         bar.close()
-    finally:
-        LOGGER.removeHandler(listener)
     assert heard[0].startswith("encode:   0%") and heard[-1].startswith("encode: 100%")
-    assert all("\r" not in line for line in heard)
+    assert all("\r" not in line and "\n" not in line for line in heard)
+    assert progress_bar(5, "quiet", "tok", enabled=False).disable  # the listener is gone with its block
