@@ -171,7 +171,7 @@ REAL_FIXTURES = {
 # asked for directly). `server`: it starts a server (PostgreSQL, Prefect, Streamlit with a
 # browser). `make test-fast` runs everything else.
 REAL_MODEL_FIXTURES = {"real_encoder", "real_embeddings", "afriqa_embeddings", "flores_embeddings"}
-SERVER_FIXTURES = {"postgres", "nightly_store"}  # the nightly store is made by flows under a Prefect server
+SERVER_FIXTURES = {"postgres", "nightly_store"}  # the nightly store: flows under Prefect's temporary server
 SERVER_MODULES = {"test_flow", "test_services", "test_faults", "test_nightly"}
 
 

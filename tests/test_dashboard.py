@@ -3,6 +3,7 @@ embeddings of XQuAD-R, the messages for a missing, empty or locked store, and a 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -138,12 +139,9 @@ NIGHTLY_SETS = ("xquad-r?languages=en,de,ar&sample=60&pool=sampled",)
 
 @pytest.fixture(scope="module")
 def nightly_store(tmp_path_factory, tiny_model, shared_data) -> str:
-    """Two watched series over three nights, made by the nightly flow itself (in process): a
+    """Two watched series over three nights, made by `hybrid-eval nightly` itself: a
     training job whose checkpoints move a little each night (its exposure card e5-small's)
     and whose third is broken on purpose, and a second job that only moves a little."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    from flows.nightly import nightly
     from tests.helpers import write_checkpoint
 
     folder = tmp_path_factory.mktemp("nightly-store")
@@ -157,13 +155,23 @@ def nightly_store(tmp_path_factory, tiny_model, shared_data) -> str:
         "settle_seconds": 0,
     }
     spec = {"model": str(tiny_model), "strategies": [], "eval_sets": list(NIGHTLY_SETS), "watch": watch}
-    with prefect_test_harness(server_startup_timeout=120):
-        for night in range(3):
-            step = 100 * (night + 1)
-            for name, job in jobs.items():
-                broken = name == "job-a" and night == 2
-                write_checkpoint(tiny_model, job / f"checkpoint-{step}", noise=1e-3 * night, broken=broken, seed=night)
-            nightly(spec=RunSpec.from_dict(spec), db_url=url)
+    spec_file = folder / "spec.json"
+    spec_file.write_text(json.dumps(RunSpec.from_dict(spec).to_dict()))
+    for night in range(3):
+        step = 100 * (night + 1)
+        for name, job in jobs.items():
+            broken = name == "job-a" and night == 2
+            write_checkpoint(tiny_model, job / f"checkpoint-{step}", noise=1e-3 * night, broken=broken, seed=night)
+        # `hybrid-eval nightly`, each night its own process, as a scheduled run is
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "nightly", "--spec", str(spec_file)],
+            env={**os.environ, "HYBRID_EVAL_DB_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert f"night local-nightly-quick-{tiny_model.name}" in done.stdout
     return url
 
 
