@@ -80,6 +80,19 @@ def train_and_evaluate(
     return {"run": name, "run_id": run_id, "timings": timings}
 
 
+def run_on_pool(deployment: str, parameter_sets: list[dict], what: str) -> list:
+    """One flow run of ``deployment`` per parameter set, all at once, for any worker of the
+    pool to take; waits for all, and raises naming those that did not complete."""
+    with ThreadPoolExecutor(len(parameter_sets)) as pool:
+        flow_runs = list(
+            pool.map(lambda parameters: run_deployment(deployment, parameters=parameters, timeout=None), parameter_sets)
+        )
+    failed = [r.name for r in flow_runs if not r.state.is_completed()]
+    if failed:
+        raise RuntimeError(f"{what} did not complete: {failed}")
+    return flow_runs
+
+
 def evaluate_sets(model: str, spec: RunSpec, timings: dict[str, float], code_bound: bool = False) -> list[str]:
     """``model`` evaluated on every set of ``spec`` (each set's seconds and slot wait into
     ``timings``): the result folders. Every flow evaluates through it."""
@@ -152,15 +165,7 @@ def hybrid_eval(
     arms = [dict(strategy=a.strategy, seed=a.seed, alpha=a.alpha) for a in spec.arms()]
     if work_pool and arms:
         # Each arm is a flow run of its own deployment: any worker of the pool may take it.
-        with ThreadPoolExecutor(len(arms)) as pool:
-            flow_runs = list(
-                pool.map(
-                    lambda arm: run_deployment(STRATEGY_DEPLOYMENT, parameters={**common, **arm}, timeout=None), arms
-                )
-            )
-        failed = [r.name for r in flow_runs if not r.state.is_completed()]
-        if failed:
-            raise RuntimeError(f"arm runs did not complete: {failed}")
+        flow_runs = run_on_pool(STRATEGY_DEPLOYMENT, [{**common, **arm} for arm in arms], "arm runs")
         runs += [{"run": run_name(experiment, spec, a), "flow_run": str(r.id)} for a, r in zip(spec.arms(), flow_runs)]
     else:
         runs += [train_and_evaluate(**arm, **common) for arm in arms]

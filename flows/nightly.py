@@ -17,15 +17,13 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
-from prefect.deployments import run_deployment
 from prefect.runtime import deployment as current_deployment
 
-from flows.hybrid_eval import evaluate_sets
+from flows.hybrid_eval import evaluate_sets, run_on_pool
 from hybridcore.analysis import nightly as analysis
 from hybridcore.config.spec import RunSpec, profile_spec
 from hybridcore.config.watch import WatchList, watch_file_setting
@@ -100,20 +98,8 @@ def nightly(
     #    stored spec says how it was evaluated, not what the nightly watches (nor its hooks).
     spec = replace(spec, watch=WatchList())
     if work_pool and fresh:
-        with ThreadPoolExecutor(len(fresh)) as pool:
-            flow_runs = list(
-                pool.map(
-                    lambda found: run_deployment(
-                        MODEL_DEPLOYMENT,
-                        parameters=dict(night=night, found=found, spec=spec, db_url=db_url),
-                        timeout=None,
-                    ),
-                    fresh,
-                )
-            )
-        failed = [r.name for r in flow_runs if not r.state.is_completed()]
-        if failed:
-            raise RuntimeError(f"model evaluations did not complete: {failed}")
+        parameter_sets = [dict(night=night, found=found, spec=spec, db_url=db_url) for found in fresh]
+        run_on_pool(MODEL_DEPLOYMENT, parameter_sets, "model evaluations")
     else:
         for found in fresh:
             evaluate_watched(night, found, spec, db_url)
