@@ -101,3 +101,30 @@ def test_packed_training_reaches_the_padded_trainers_weights(tiny_model, tmp_pat
     assert moved > 1e-4  # it trained
     for name in padded:
         torch.testing.assert_close(packed[name], padded[name], rtol=0, atol=1e-6, msg=name)
+
+
+def test_kept_gradients_reach_the_weights_of_plain_autograd(tiny_model, tmp_path):
+    """The trainer keeps its gradients between steps and takes the word embedding's as a
+    sparse one; a plain step (dense embedding gradient, gradients freed each step) must land
+    on the same weights."""
+    steps = 4
+    kept = _weights_after(tiny_model, tmp_path, packed=True, steps=steps)
+    config = TrainConfig(batch_size=6, steps=steps, packed=True, precision="fp32")
+    trainer = Trainer(str(tiny_model), _examples(), config, tmp_path / "plain")
+    embedding = trainer.model.get_input_embeddings()
+    assert embedding.sparse and embedding.weight.grad is not None
+    embedding.sparse = False
+    trainer.optimizer.zero_grad(set_to_none=True)
+    for module in trainer.model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    for step, batch in enumerate(trainer.sampler.epoch_plan(0)[:steps]):
+        for group in trainer.optimizer.param_groups:
+            group["lr"] = trainer.learning_rate(step)
+        trainer.batch_loss(batch, trainer.train_tokens).backward()
+        assert not embedding.weight.grad.is_sparse
+        torch.nn.utils.clip_grad_norm_(trainer.model.parameters(), config.max_grad_norm)
+        trainer.optimizer.step()
+        trainer.optimizer.zero_grad(set_to_none=True)
+    for name, value in trainer.model.state_dict().items():
+        torch.testing.assert_close(kept[name], value, rtol=0, atol=1e-6, msg=name)
