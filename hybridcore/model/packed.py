@@ -7,7 +7,7 @@ negatives) is flattened to its real tokens and all groups go through the model t
 the linear layers, GELU, layer norms and residuals see only real tokens, in one product per
 layer, and the word embedding runs (and is differentiated) once a step instead of once a
 group. Only attention works on padded tensors, one group at a time, with its padding masked
-as the padded forward masks it.
+as the padded forward masks it (``hybridcore.model.attention``).
 
 The arithmetic is the padded forward's: the same modules and weights, in the same order, on
 the same real tokens; dropout draws differ (it masks a differently shaped tensor), so runs
@@ -22,8 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from transformers import BertModel
+
+from hybridcore.model.attention import attend
+from hybridcore.model.dropout import dropout
 
 
 def can_pack(model: torch.nn.Module) -> bool:
@@ -89,12 +91,18 @@ def _attention(layer, hidden: torch.Tensor, layout: list[_Group]) -> torch.Tenso
         def split(x: torch.Tensor, g: _Group = g) -> torch.Tensor:
             return _pad(x[g.start : g.end], g).view(g.rows, g.width, heads, size).transpose(1, 2)
 
-        out = F.scaled_dot_product_attention(
-            split(q), split(k), split(v), attn_mask=g.key_mask, dropout_p=dropout, scale=attn.scaling
-        )
+        out = attend(split(q), split(k), split(v), g.key_mask, dropout, attn.scaling)
         outputs.append(_unpad(out.transpose(1, 2), g))
-    context = torch.cat(outputs)
-    return layer.attention.output(context, hidden)
+    return _residual(layer.attention.output, torch.cat(outputs), hidden)
+
+
+def _dropout(module: torch.nn.Dropout, x: torch.Tensor) -> torch.Tensor:
+    return dropout(x, module.p, module.training)
+
+
+def _residual(output, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """``BertSelfOutput`` and ``BertOutput``: projection, dropout, residual, layer norm."""
+    return output.LayerNorm(_dropout(output.dropout, output.dense(x)) + residual)
 
 
 def packed_hidden_states(model: BertModel, groups: Sequence[dict[str, torch.Tensor]]) -> list[torch.Tensor]:
@@ -107,8 +115,8 @@ def packed_hidden_states(model: BertModel, groups: Sequence[dict[str, torch.Tens
         + emb.token_type_embeddings(packed["token_type_ids"])
         + emb.position_embeddings(packed["position_ids"])
     )
-    hidden = emb.dropout(emb.LayerNorm(hidden))
+    hidden = _dropout(emb.dropout, emb.LayerNorm(hidden))
     for layer in model.encoder.layer:
         attended = _attention(layer, hidden, layout)
-        hidden = layer.output(layer.intermediate(attended), attended)
+        hidden = _residual(layer.output, layer.intermediate(attended), attended)
     return [_pad(hidden[g.start : g.end], g) for g in layout]
