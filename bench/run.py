@@ -31,6 +31,7 @@ import torch
 from bench.peak import TRAINING_FLOPS_PER_FORWARD, encoder_flops, gemm_peak
 from bench.peers import st_encode, st_model, st_train
 from bench.profile import encoding_profile, format_profile, training_profile
+from bench.settings import BENCH
 from hybridcore.config.paths import embeddings_dir
 from hybridcore.config.provenance import cpu
 from hybridcore.config.spec import EncoderSettings, TrainConfig
@@ -266,11 +267,11 @@ def bench_training(
 
 def main(
     model: str = "e5-small",
-    dataset: str = "xquad-r",
+    dataset: str = BENCH.dataset,
     languages: list[str] | None = None,
-    questions: int = 160,
-    train_steps: int = 8,
-    batch_size: int = 32,
+    questions: int = BENCH.questions,
+    train_steps: int = BENCH.train_steps,
+    batch_size: int = BENCH.batch_size,
     full_quality: bool = False,
     profile: bool = True,
     out: Path | None = None,

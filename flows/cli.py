@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from bench.settings import BENCH
 from flows.options import spec_options
 from flows.store_cli import store_app
 from hybridcore.config.spec import PROFILES, EncoderSettings, RunSpec, SpecError, TrainConfig
@@ -498,13 +499,13 @@ def bench(
     model: Annotated[str, typer.Option()] = SPEC.model,
     dataset: Annotated[
         str, typer.Option(help="LAReQA set the encoding sample and the bf16/fp32 check come from.")
-    ] = "xquad-r",
+    ] = BENCH.dataset,
     languages: Annotated[Optional[str], typer.Option(help="Comma-separated subset (default: all).")] = None,
     questions: Annotated[
         int, typer.Option(help="Questions in the encoding sample (whole parallel groups, with their answers).")
-    ] = 160,
-    train_steps: Annotated[int, typer.Option(help="Timed training steps for each trainer.")] = 8,
-    batch_size: Annotated[int, typer.Option()] = TRAIN.batch_size,
+    ] = BENCH.questions,
+    train_steps: Annotated[int, typer.Option(help="Timed training steps for each trainer.")] = BENCH.train_steps,
+    batch_size: Annotated[int, typer.Option()] = BENCH.batch_size,
     full_quality: Annotated[
         bool, typer.Option(help="Also check bf16 against fp32 mAP on the whole set (long).")
     ] = False,
