@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from transformers import AutoModel, AutoTokenizer
 
 from hybridcore.config.spec import EncoderSettings, Pooling
+from hybridcore.model.allocator import keep_freed_memory
 from hybridcore.model.cache import EmbeddingCache, texts_key, weights_fingerprint
 from hybridcore.model.device import compute_device
 from hybridcore.model.precision import resolve_dtype
@@ -85,6 +86,8 @@ class Encoder:
         # A model trained with cls pooling (or other prefixes) is encoded the way it was trained.
         self.settings = (settings or EncoderSettings()).resolved(recorded_settings(self.path))
         self.device = compute_device(device)
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.dtype = resolve_dtype(self.settings.precision, self.device)
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, trust_remote_code=trust_remote_code)
         # Inference only: casting the weights beats autocast (no per-op casts) on AMX and GPUs.

@@ -28,6 +28,7 @@ from hybridcore.config.spec import EncoderSettings, TrainConfig
 from hybridcore.data.pairs import TrainingExample, split_by_group
 from hybridcore.errors import DataError
 from hybridcore.files import atomic_folder, discard, folder_problem
+from hybridcore.model.allocator import keep_freed_memory
 from hybridcore.model.device import compute_device
 from hybridcore.model.encoder import load_model, pool
 from hybridcore.model.packed import can_pack, packed_hidden_states
@@ -112,6 +113,8 @@ class Trainer:
         self.model = load_model(path, trust_remote_code)
         self.model.train()
         self.device = compute_device()
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.model.to(self.device)
         self.dtype = resolve_dtype(config.precision, self.device)  # type: ignore[arg-type]
         self.packed = config.packed and can_pack(self.model)
