@@ -122,8 +122,8 @@ def training_profile(trainer, batch) -> dict:
     started = time.perf_counter()  # the step's collation; its texts were tokenised once, up front
     trainer.collate(batch, trainer.train_tokens)
     tokens_seconds = time.perf_counter() - started
-    # Once unprofiled first: the other trainers' shapes since have evicted oneDNN's kernels for
-    # these, and a step that builds them (seconds) is not the step being explained.
+    # Once unprofiled first, so the profiled step is not the first to meet these shapes since
+    # the other trainers ran (a first meeting can take seconds: kernels built, memory faulted in).
     trainer.train_step(batch, 0)
     result = profile_by_category(lambda: trainer.train_step(batch, 0), trainer.device, tokens_seconds)
     return {**result, "what": f"one training step, batch of {len(batch.pairs)}"}

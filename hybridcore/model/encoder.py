@@ -86,8 +86,7 @@ class Encoder:
         # A model trained with cls pooling (or other prefixes) is encoded the way it was trained.
         self.settings = (settings or EncoderSettings()).resolved(recorded_settings(self.path))
         self.device = compute_device(device)
-        if self.device.type == "cpu":
-            keep_freed_memory()
+        keep_freed_memory(self.device)
         self.dtype = resolve_dtype(self.settings.precision, self.device)
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, trust_remote_code=trust_remote_code)
         # Inference only: casting the weights beats autocast (no per-op casts) on AMX and GPUs.

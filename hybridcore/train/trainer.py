@@ -113,8 +113,7 @@ class Trainer:
         self.model = load_model(path, trust_remote_code)
         self.model.train()
         self.device = compute_device()
-        if self.device.type == "cpu":
-            keep_freed_memory()
+        keep_freed_memory(self.device)
         self.model.to(self.device)
         self.dtype = resolve_dtype(config.precision, self.device)  # type: ignore[arg-type]
         self.packed = config.packed and can_pack(self.model)
