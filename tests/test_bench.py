@@ -49,8 +49,9 @@ def test_ops_are_sorted_into_categories_by_their_own_name_and_their_callers():
     assert category_of(["aten::_foreach_norm"]) == OPTIMIZER  # clip_grad_norm_
 
 
-def test_profile_counts_every_linear_flop_and_splits_the_wall_time(tiny_model):
-    encoder = Encoder(str(tiny_model), EncoderSettings(precision="fp32", tokens_per_batch=64))
+@pytest.mark.parametrize("packed", [True, False])
+def test_profile_counts_every_linear_flop_and_splits_the_wall_time(tiny_model, packed):
+    encoder = Encoder(str(tiny_model), EncoderSettings(precision="fp32", tokens_per_batch=64, packed=packed))
     prof = encoding_profile(encoder, QUESTIONS, SENTENCES, CONTEXTS)
 
     tok = encoder.tokenizer
@@ -61,10 +62,12 @@ def test_profile_counts_every_linear_flop_and_splits_the_wall_time(tiny_model):
         for lengths in (query_lengths, passage_lengths)
         for b in token_budget_batches(lengths, 64)
     )
-    # tiny BERT: 2 layers, width 32, feed-forward 64; per padded token and layer the Q, K, V and
-    # output projections (4 x 32 x 32) and the two feed-forward products (2 x 32 x 64), 2 FLOP each
-    assert prof["matrix_flops"] == padded * 2 * 2 * (4 * 32 * 32 + 2 * 32 * 64)
-    assert prof["real_tokens"] == sum(query_lengths) + sum(passage_lengths)
+    real = sum(query_lengths) + sum(passage_lengths)
+    # tiny BERT: 2 layers, width 32, feed-forward 64; per token and layer the Q, K, V and output
+    # projections (4 x 32 x 32) and the two feed-forward products (2 x 32 x 64), 2 FLOP each,
+    # on the real tokens only where packed
+    assert prof["matrix_flops"] == (real if packed else padded) * 2 * 2 * (4 * 32 * 32 + 2 * 32 * 64)
+    assert prof["real_tokens"] == real
 
     assert set(prof["seconds"]) == set(CATEGORIES)
     assert prof["seconds"][ATTENTION] > 0 and prof["seconds"][MATRIX] > 0 and prof["seconds"][TOKENS] > 0

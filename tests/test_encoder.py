@@ -84,3 +84,30 @@ def test_stats_count_real_tokens(tiny):
     tiny.encode_queries(["a b c"])
     n = len(tiny.tokenizer("query: a b c")["input_ids"])
     assert tiny.stats.tokens - before == n
+
+
+def _padded_and_packed(path, texts, contexts, budget):
+    out = {}
+    for packed in (False, True):
+        encoder = Encoder(str(path), EncoderSettings(precision="fp32", tokens_per_batch=budget, packed=packed))
+        assert encoder.packed is packed
+        prefixed = [encoder.settings.passage_prefix + t for t in texts]
+        batches = [ids for ids, _, _ in encoder.batches(encoder.tokenize(prefixed, contexts))]
+        assert any(len(ids) > 1 for ids in batches) and len(batches) > 1  # padding, and several batches
+        out[packed] = encoder.encode_passages(texts, contexts)
+    return out[False], out[True]
+
+
+def test_packed_encoding_gives_the_padded_forwards_embeddings(tiny_model):
+    padded, packed = _padded_and_packed(tiny_model, TEXTS, [t[::-1] for t in TEXTS], budget=64)
+    np.testing.assert_allclose(packed, padded, rtol=0, atol=1e-6)
+
+
+def test_packed_encoding_is_bit_for_bit_on_e5_small_and_real_paragraphs(e5_path, xquad_small):
+    # The claim of EncoderSettings.packed: fp32 embeddings of real XQuAD-R candidates with
+    # their paragraphs, several batches of the token budget, equal to the last bit.
+    candidates = xquad_small.candidates[:40]
+    padded, packed = _padded_and_packed(
+        e5_path, [c.sentence for c in candidates], [c.context for c in candidates], budget=2048
+    )
+    assert np.array_equal(packed, padded)
