@@ -9,7 +9,7 @@ from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaModel
 from hybridcore.config.spec import TrainConfig
 from hybridcore.data.pairs import TrainingExample
 from hybridcore.model.encoder import load_model
-from hybridcore.model.packed import can_pack, packed_hidden_states
+from hybridcore.model.packed import BLOCK_LENGTH_SHARE, attention_blocks, can_pack, packed_hidden_states
 from hybridcore.train.trainer import Trainer
 
 QUERIES = ["query: where is it?", "query: wer hat das Buch geschrieben, und wann erschien es zuerst?", "query: 東京"]
@@ -27,13 +27,13 @@ def _groups(path):
     return [queries, passages]
 
 
-def _check_equal(path, atol):
+def _check_equal(path, atol, by_length=False):
     model = load_model(path, False).eval()
     assert can_pack(model)
     groups = _groups(path)
     with torch.no_grad():
         padded = [model(**g).last_hidden_state for g in groups]
-        packed = packed_hidden_states(model, groups)
+        packed = packed_hidden_states(model, groups, by_length)
     for ref, got, g in zip(padded, packed, groups):
         real = g["attention_mask"].bool()
         assert got.shape == ref.shape and (~real).any()  # some padding in every group
@@ -41,12 +41,23 @@ def _check_equal(path, atol):
         assert not got[~real].any()
 
 
-def test_packed_hidden_states_equal_the_padded_forward(tiny_model):
-    _check_equal(tiny_model, atol=1e-5)
+@pytest.mark.parametrize("by_length", [False, True])
+def test_packed_hidden_states_equal_the_padded_forward(tiny_model, by_length):
+    _check_equal(tiny_model, atol=1e-5, by_length=by_length)
 
 
-def test_packed_hidden_states_equal_the_padded_forward_of_e5_small(e5_path):
-    _check_equal(e5_path, atol=1e-4)  # 12 layers of 384: fp32 rounding of differently sized products
+@pytest.mark.parametrize("by_length", [False, True])
+def test_packed_hidden_states_equal_the_padded_forward_of_e5_small(e5_path, by_length):
+    _check_equal(e5_path, atol=1e-4, by_length=by_length)  # 12 layers of 384: fp32 rounding
+
+
+def test_attention_blocks_cut_by_length_and_cover_every_row_once():
+    lengths = [32, 159, 40, 100, 120, 41, 31, 5]
+    assert attention_blocks(lengths, by_length=False) == [list(range(8))]
+    blocks = attention_blocks(lengths, by_length=True)
+    assert blocks == [[1, 4], [3], [5, 2, 0, 6], [7]]  # 159, 120 | 100 | 41, 40, 32, 31 | 5
+    for block in blocks:
+        assert all(lengths[r] >= BLOCK_LENGTH_SHARE * lengths[block[0]] for r in block)
 
 
 def test_left_padding_is_refused(tiny_model):

@@ -167,10 +167,11 @@ class Trainer:
 
     def _embed(self, groups: list[dict[str, torch.Tensor]]) -> list[torch.Tensor]:
         """Each group's pooled embeddings: one packed pass over the real tokens of all groups
-        where the model allows it (``hybridcore.model.packed``), else one padded pass each."""
+        where the model allows it (``hybridcore.model.packed``), its attention on blocks of
+        texts of similar length, else one padded pass each."""
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             if self.packed:
-                hidden = packed_hidden_states(self.model, groups)
+                hidden = packed_hidden_states(self.model, groups, by_length=True)
             else:
                 hidden = [self.model(**inputs).last_hidden_state for inputs in groups]
         return [pool(h, g["attention_mask"], self.encoder.pooling) for h, g in zip(hidden, groups)]  # type: ignore[arg-type]
