@@ -3,6 +3,8 @@ profile, sentence-transformers on the same texts and pairs, the target checks.""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -199,3 +201,15 @@ def test_the_fp32_peak_shares_are_the_goals_of_an_fp32_run():
     assert "train_fp32_peak_share" not in check_targets(report())  # a bf16 run has the bf16 goals
     assert "encode_vs_st_bf16" not in fp32  # our fp32 is not held to the bf16 goal
     assert "evaluation_seconds" not in check_targets(report())
+
+
+def test_the_bench_runs_end_to_end_and_reports_each_phase_against_its_own_probe(tiny_model, shared_data, tmp_path):
+    from bench.run import format_report, main
+
+    report = main(str(tiny_model), questions=11, train_steps=1, batch_size=4, profile=False, out=tmp_path / "b.json")
+    assert json.loads((tmp_path / "b.json").read_text())["targets"] == report["targets"]
+    probes = report["machine"]["gemm_flops"], report["training"]["gemm_flops"]
+    assert all(p["fp32"] > 0 for p in probes) and probes[0] is not probes[1]
+    text = format_report(report)
+    assert f"the GEMM peak probed again before it: {probes[1]['fp32'] / 1e9:,.0f} GFLOP/s" in text
+    assert "encode_vs_st_fp32" in text and "train_vs_st" in text
