@@ -62,3 +62,16 @@ def test_cached_files_are_safetensors_that_carry_their_checksum(cache):
     with safe_open(str(path), framework="np") as handle:
         assert handle.get_tensor("embeddings").shape == (2, 3) and len(handle.metadata()["sha256"]) == 64
     assert not list(cache.root.rglob("*.partial*"))
+
+
+def test_packed_and_padded_embeddings_share_entries_only_where_they_are_bit_for_bit(tiny_model, cache):
+    def encode(precision: str, packed: bool) -> None:
+        settings = EncoderSettings(precision=precision, packed=packed)  # type: ignore[arg-type]
+        Encoder(str(tiny_model), settings, cache=cache).encode_passages(TEXTS)
+
+    encode("fp32", packed=False)
+    encode("fp32", packed=True)  # fp32 on CPU: the same embeddings, the same entry
+    assert (cache.hits, cache.misses) == (1, 1)
+    encode("bf16", packed=False)
+    encode("bf16", packed=True)  # not shown to be bit for bit: its own entry
+    assert (cache.hits, cache.misses) == (1, 3)
