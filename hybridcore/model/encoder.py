@@ -3,8 +3,8 @@
 Texts are tokenised once, sorted by length and cut into batches by a token budget, so a batch
 of short questions is large and a batch of long paragraphs is small, and padding stays small.
 For BERT encoders the linear layers then see only a batch's real tokens
-(``hybridcore.model.packed``): the padding left (60% of a batch of questions, 7% of one of
-paragraphs on XQuAD-R) is multiplied by attention alone.
+(``hybridcore.model.packed``): the padding left (on the bench's XQuAD-R sample, 60% over the
+questions' batches, 7% over the paragraphs') is multiplied by attention alone.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from hybridcore.config.spec import EncoderSettings, Pooling
 from hybridcore.model.allocator import keep_freed_memory
 from hybridcore.model.cache import EmbeddingCache, texts_key, weights_fingerprint
 from hybridcore.model.device import compute_device
-from hybridcore.model.packed import can_pack, packed_hidden_states
+from hybridcore.model.packed import can_pack, hidden_states
 from hybridcore.model.precision import resolve_dtype
 from hybridcore.model.resolve import resolve_model
 from hybridcore.model.st_export import recorded_settings
@@ -164,18 +164,12 @@ class Encoder:
         started = time.perf_counter()
         bar = progress_bar(total, "encode", "tok", progress)
         for batch_ids, batch, tokens in self.batches(encoded):
-            hidden = self.last_hidden_state(batch)
+            hidden = hidden_states(self.model, [batch], self.packed)[0]
             out[batch_ids] = pool(hidden, batch["attention_mask"], self.settings.pooling).cpu().numpy()
             bar.update(tokens)
         bar.close()
         self.stats.add(total, time.perf_counter() - started)
         return out
-
-    def last_hidden_state(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The model's last hidden states of one padded batch (zeros on padding when packed)."""
-        if self.packed:
-            return packed_hidden_states(self.model, [batch])[0]
-        return self.model(**batch).last_hidden_state
 
     @property
     def dimension(self) -> int:

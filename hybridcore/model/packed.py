@@ -164,3 +164,13 @@ def packed_hidden_states(
         attended = _attention(layer, hidden, blocks)
         hidden = _residual(layer.output, layer.intermediate(attended), attended)
     return [_pad(hidden[g.start : g.end], g) for g in outputs]
+
+
+def hidden_states(
+    model: torch.nn.Module, groups: Sequence[dict[str, torch.Tensor]], packed: bool, by_length: bool = False
+) -> list[torch.Tensor]:
+    """Each padded group's last hidden states: in one packed pass where ``packed`` (the
+    caller has checked :func:`can_pack`), else the model's own padded forward, group by group."""
+    if packed:
+        return packed_hidden_states(model, groups, by_length)  # type: ignore[arg-type]
+    return [model(**inputs).last_hidden_state for inputs in groups]

@@ -31,7 +31,7 @@ from hybridcore.files import atomic_folder, discard, folder_problem
 from hybridcore.model.allocator import keep_freed_memory
 from hybridcore.model.device import compute_device
 from hybridcore.model.encoder import load_model, pool
-from hybridcore.model.packed import can_pack, packed_hidden_states
+from hybridcore.model.packed import can_pack, hidden_states
 from hybridcore.model.precision import resolve_dtype
 from hybridcore.model.resolve import resolve_model
 from hybridcore.model.st_export import recorded_settings, save_sentence_transformer
@@ -170,10 +170,7 @@ class Trainer:
         where the model allows it (``hybridcore.model.packed``), its attention on blocks of
         texts of similar length, else one padded pass each."""
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
-            if self.packed:
-                hidden = packed_hidden_states(self.model, groups, by_length=True)
-            else:
-                hidden = [self.model(**inputs).last_hidden_state for inputs in groups]
+            hidden = hidden_states(self.model, groups, self.packed, by_length=True)
         return [pool(h, g["attention_mask"], self.encoder.pooling) for h, g in zip(hidden, groups)]  # type: ignore[arg-type]
 
     def batch_loss(self, batch: Batch, tokens: _Tokenised) -> torch.Tensor:
