@@ -15,6 +15,7 @@ outside the profiler, on the same texts; "Python and the rest" is the wall time 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -38,7 +39,10 @@ _BY_CALLER = (
     # log_softmax is not attention: "aten::_log_softmax" contains neither needle.
     (ATTENTION, ("scaled_dot_product", "attention", "aten::bmm", "aten::_softmax", "aten::softmax")),
 )
-_MATRIX_OPS = {"aten::addmm", "aten::mm", "aten::linear", "aten::matmul", "aten::baddbmm"}
+# oneDNN's prepacked linear layer (``hybridcore.model.prepacked``): its fused bias and GELU
+# count with the product.
+LINEAR_POINTWISE = "mkldnn::_linear_pointwise"
+_MATRIX_OPS = {"aten::addmm", "aten::mm", "aten::linear", "aten::matmul", "aten::baddbmm", LINEAR_POINTWISE}
 
 
 def category_of(chain: list[str]) -> str:
@@ -58,13 +62,22 @@ def _chain(event) -> list[str]:
     return names
 
 
+def _flops(event) -> int:
+    """The profiler's FLOP count of an op; for oneDNN's linear, which it does not count, 2 x
+    rows x inputs x outputs from the shapes of its input and its bias."""
+    if event.name != LINEAR_POINTWISE:
+        return event.flops or 0
+    x, _, bias = event.input_shapes[:3]
+    return 2 * math.prod(x[:-1]) * x[-1] * bias[0]
+
+
 def profile_by_category(run: Callable[[], object], device: torch.device, tokens_seconds: float) -> dict:
     """Profile one call of ``run``; its wall time by category, the share of each, and the
     FLOP rate of its matrix products. ``tokens_seconds``: the tokenisation and collation of
     the same work, timed apart."""
     on_gpu = device.type == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu else [])
-    with profile(activities=activities, with_flops=True) as prof:
+    with profile(activities=activities, with_flops=True, record_shapes=True) as prof:
         started = time.perf_counter()
         run()
         if on_gpu:
@@ -74,12 +87,12 @@ def profile_by_category(run: Callable[[], object], device: torch.device, tokens_
     matrix_flops = 0
     for event in prof.events():
         self_us = event.self_device_time_total if on_gpu else event.self_cpu_time_total
-        if not event.name.startswith("aten::") or self_us <= 0:
+        if not event.name.startswith(("aten::", "mkldnn::")) or self_us <= 0:
             continue  # record_function scopes and autograd nodes have their ops' time already
         category = category_of(_chain(event))
         seconds[category] += self_us / 1e6
         if category == MATRIX:
-            matrix_flops += event.flops or 0
+            matrix_flops += _flops(event)
     seconds[TOKENS] = tokens_seconds
     seconds[PYTHON] = max(0.0, wall - sum(seconds.values()))
     return {

@@ -65,8 +65,8 @@ def test_cached_files_are_safetensors_that_carry_their_checksum(cache):
 
 
 def test_packed_and_padded_embeddings_share_entries_only_where_they_are_bit_for_bit(tiny_model, cache):
-    def encode(precision: str, packed: bool) -> None:
-        settings = EncoderSettings(precision=precision, packed=packed)  # type: ignore[arg-type]
+    def encode(precision: str, packed: bool, prepacked: bool = False) -> None:
+        settings = EncoderSettings(precision=precision, packed=packed, prepacked=prepacked)  # type: ignore[arg-type]
         Encoder(str(tiny_model), settings, cache=cache).encode_passages(TEXTS)
 
     encode("fp32", packed=False)
@@ -75,3 +75,6 @@ def test_packed_and_padded_embeddings_share_entries_only_where_they_are_bit_for_
     encode("bf16", packed=False)
     encode("bf16", packed=True)  # not shown to be bit for bit: its own entry
     assert (cache.hits, cache.misses) == (1, 3)
+    encode("fp32", packed=False, prepacked=True)  # oneDNN's products: within rounding, apart
+    encode("fp32", packed=True, prepacked=True)  # and packed apart from padded there too
+    assert (cache.hits, cache.misses) == (1, 5)

@@ -71,6 +71,11 @@ class EncoderSettings:
         "Linear layers on real tokens only, attention on each padded batch (BERT encoders; the same "
         "embeddings, measured bit for bit in fp32 on CPU). Off: the model's own padded forward.",
     )
+    prepacked: Flag = option(
+        True,
+        "On a CPU, linear layers on oneDNN with their weights laid out once and the bias and GELU fused "
+        "(BERT encoders; embeddings within rounding of PyTorch's own, not bit for bit). Off: PyTorch's linear.",
+    )
 
     def as_dict(self) -> dict:
         return asdict(self)

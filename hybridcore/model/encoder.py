@@ -4,7 +4,8 @@ Texts are tokenised once, sorted by length and cut into batches by a token budge
 of short questions is large and a batch of long paragraphs is small, and padding stays small.
 For BERT encoders the linear layers then see only a batch's real tokens
 (``hybridcore.model.packed``): the padding left (on the bench's XQuAD-R sample, 60% over the
-questions' batches, 7% over the paragraphs') is multiplied by attention alone.
+questions' batches, 7% over the paragraphs') is multiplied by attention alone. On a CPU those
+linear layers run on oneDNN with their weights laid out once (``hybridcore.model.prepacked``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hybridcore.model.cache import EmbeddingCache, texts_key, weights_fingerprin
 from hybridcore.model.device import compute_device
 from hybridcore.model.packed import can_pack, hidden_states
 from hybridcore.model.precision import resolve_dtype
+from hybridcore.model.prepacked import can_prepack, prepack_linear_layers
 from hybridcore.model.resolve import resolve_model
 from hybridcore.model.st_export import recorded_settings
 from hybridcore.progress import progress_bar
@@ -96,6 +98,10 @@ class Encoder:
         # Inference only: casting the weights beats autocast (no per-op casts) on AMX and GPUs.
         self.model = load_model(self.path, trust_remote_code).to(self.device, self.dtype).eval()
         self.packed = self.settings.packed and can_pack(self.model)
+        # Prepacking keeps the parameters, so the weights' fingerprint is the unpacked model's.
+        self.prepacked = (
+            self.settings.prepacked and can_prepack(self.model, self.device) and prepack_linear_layers(self.model)
+        )
         self.stats = EncodingStats()
 
     def encode_queries(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
@@ -120,9 +126,11 @@ class Encoder:
                 "max_length": self.settings.max_length,
                 "dtype": str(self.dtype),
             }
-            if self.packed and not (self.dtype == torch.float32 and self.device.type == "cpu"):
-                # Bit for bit the padded forward's only where measured (fp32 on CPU): elsewhere
-                # packed embeddings are kept apart from padded ones.
+            if self.prepacked:
+                parts["linear"] = "prepacked"  # oneDNN's products: within rounding, not bit for bit
+            if self.packed and (self.prepacked or not (self.dtype == torch.float32 and self.device.type == "cpu")):
+                # Bit for bit the padded forward's only where measured (fp32 on CPU, PyTorch's own
+                # linear layers): elsewhere packed embeddings are kept apart from padded ones.
                 parts["forward"] = "packed"
             key = texts_key(parts, texts, contexts)
             cached = self.cache.get(key)
