@@ -69,7 +69,7 @@ class EncoderSettings:
     packed: Flag = option(
         True,
         "Linear layers on real tokens only, attention on each padded batch (BERT encoders; the same "
-        "embeddings, measured bit for bit in fp32 on CPU). Off: the model's own padded forward.",
+        "embeddings, measured bit for bit in fp32 on CPU with PyTorch's linear). Off: the model's own padded forward.",
     )
     prepacked: Flag = option(
         True,

@@ -16,9 +16,10 @@ The arithmetic is the padded forward's: the same modules and weights, in the sam
 the same real tokens; dropout draws differ (it masks a differently shaped tensor), so runs
 with dropout match in distribution, and runs without it match within fp32 rounding
 (``tests/test_packed.py``). In eval, with one block per group, the hidden states equal the
-padded forward's bit for bit on e5-small in fp32 (measured; the encoder relies on it,
-``tests/test_encoder.py``). Only the plain BERT encoder (absolute positions, no decoder) is
-packed; :func:`can_pack` says so, and other models take their own forward.
+padded forward's bit for bit on e5-small in fp32 with PyTorch's own linear layers (measured;
+the encoder's cache relies on it there, ``tests/test_encoder.py``). Only the plain BERT
+encoder (absolute positions, no decoder) is packed; :func:`can_pack` says so, and other
+models take their own forward.
 """
 
 from __future__ import annotations
