@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from hybridcore.model.prepacked import PrepackedLinear, can_prepack_on
+from hybridcore.model.prepacked import can_prepack_on, prepack
 
 # Shapes of e5-small's own products (tokens x hidden, hidden x 4 hidden) and a square one:
 # the peak is the best of them, as a vendor's library reaches it.
@@ -55,8 +55,8 @@ def _products(a: torch.Tensor, b: torch.Tensor) -> list[Callable[[], torch.Tenso
     if can_prepack_on(a.device, b.dtype):
         linear = torch.nn.Linear(b.shape[0], b.shape[1], bias=False, dtype=b.dtype)
         linear.weight.data = b.t().contiguous()
-        layer = PrepackedLinear(linear)
-        products.append(lambda: layer(a))
+        if (layer := prepack(linear)) is not None:  # None: this CPU refuses it (bf16 on a Zen 3)
+            products.append(lambda: layer(a))
     return products
 
 

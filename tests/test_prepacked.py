@@ -12,7 +12,8 @@ from hybridcore.config.spec import EncoderSettings
 from hybridcore.model import prepacked
 from hybridcore.model.cache import weights_fingerprint
 from hybridcore.model.encoder import Encoder
-from hybridcore.model.prepacked import PrepackedLinear, can_prepack, prepack_linear_layers
+from hybridcore.model.precision import cpu_has_fast_bf16
+from hybridcore.model.prepacked import PrepackedLinear, can_prepack, prepack, prepack_linear_layers
 
 pytestmark = pytest.mark.skipif(
     not prepacked.can_prepack_on(torch.device("cpu"), torch.float32), reason="this PyTorch has no oneDNN linear"
@@ -45,13 +46,16 @@ def test_prepacked_model_gives_the_same_hidden_states_within_rounding(hidden_act
     mask[1, 7:] = 0
     model = _bert(hidden_act, dtype)
     expected = _hidden(model, ids, mask)
-    assert prepack_linear_layers(model)
+    swapped = prepack_linear_layers(model)
     layer = model.encoder.layer[0]
-    assert isinstance(layer.attention.self.query, PrepackedLinear)
-    # the exact GELU rides on the product; an approximate one stays a module of its own
-    fused = hidden_act == "gelu"
-    assert layer.intermediate.dense.attr == ("gelu" if fused else "none")
-    assert isinstance(layer.intermediate.intermediate_act_fn, torch.nn.Identity) is fused
+    # oneDNN's bf16 product needs AVX-512 (or AVX-NE-CONVERT): a Zen 3 refuses it, and the
+    # model keeps its own layers there
+    assert swapped or (dtype == torch.bfloat16 and not cpu_has_fast_bf16())
+    assert isinstance(layer.attention.self.query, PrepackedLinear) is swapped
+    if swapped:  # the exact GELU rides on the product; an approximate one stays a module of its own
+        fused = hidden_act == "gelu"
+        assert layer.intermediate.dense.attr == ("gelu" if fused else "none")
+        assert isinstance(layer.intermediate.intermediate_act_fn, torch.nn.Identity) is fused
     torch.testing.assert_close(_hidden(model, ids, mask), expected, rtol=0, atol=atol)
 
 
@@ -109,3 +113,17 @@ def test_e5_small_embeddings_of_real_paragraphs_move_within_rounding(e5_path, xq
         out[on] = encoder.encode_passages(texts, contexts)
     np.testing.assert_allclose(out[True], out[False], rtol=0, atol=1e-5)
     assert float((out[True] * out[False]).sum(1).min()) > 0.99999
+
+
+def test_a_layer_onednn_refuses_is_none_and_the_bench_probe_keeps_torch_mm(monkeypatch):
+    from bench import peak
+
+    a, b = torch.randn(4, 8), torch.randn(8, 8)
+    assert len(peak._products(a, b)) == 2 and prepack(torch.nn.Linear(8, 8)) is not None
+
+    def refuse(self, *args, **kwargs):  # as oneDNN refuses bf16 on a CPU without AVX-512
+        raise RuntimeError("mkldnn_reorder_linear_weight: bf16 path needs the cpu support avx512bw")
+
+    monkeypatch.setattr(PrepackedLinear, "__init__", refuse)
+    assert prepack(torch.nn.Linear(8, 8)) is None
+    assert len(peak._products(a, b)) == 1
