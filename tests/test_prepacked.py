@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import BertConfig, BertModel
+from transformers import BertModel
 
 from hybridcore.config.spec import EncoderSettings
 from hybridcore.model import prepacked
@@ -20,17 +20,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _bert(hidden_act: str = "gelu", dtype: torch.dtype = torch.float32) -> BertModel:
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=100,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        hidden_act=hidden_act,
-    )
-    return BertModel(config, add_pooling_layer=False).to(dtype).eval()
+def _bert(folder, hidden_act: str = "gelu", dtype: torch.dtype = torch.float32) -> BertModel:
+    """The tiny random BERT of the fixtures, with ``hidden_act`` as its activation."""
+    model = BertModel.from_pretrained(folder, hidden_act=hidden_act, add_pooling_layer=False, use_safetensors=True)
+    return model.to(dtype).eval()
 
 
 def _hidden(model: BertModel, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -40,11 +33,11 @@ def _hidden(model: BertModel, ids: torch.Tensor, mask: torch.Tensor) -> torch.Te
 
 @pytest.mark.parametrize("hidden_act", ["gelu", "gelu_new"])
 @pytest.mark.parametrize(("dtype", "atol"), [(torch.float32, 1e-5), (torch.bfloat16, 0.1)])
-def test_prepacked_model_gives_the_same_hidden_states_within_rounding(hidden_act, dtype, atol):
+def test_prepacked_model_gives_the_same_hidden_states_within_rounding(tiny_model, hidden_act, dtype, atol):
     ids = torch.randint(5, 100, (3, 11), generator=torch.Generator().manual_seed(1))
     mask = torch.ones_like(ids)
     mask[1, 7:] = 0
-    model = _bert(hidden_act, dtype)
+    model = _bert(tiny_model, hidden_act, dtype)
     expected = _hidden(model, ids, mask)
     swapped = prepack_linear_layers(model)
     layer = model.encoder.layer[0]
@@ -59,16 +52,16 @@ def test_prepacked_model_gives_the_same_hidden_states_within_rounding(hidden_act
     torch.testing.assert_close(_hidden(model, ids, mask), expected, rtol=0, atol=atol)
 
 
-def test_prepacking_keeps_the_parameters_and_their_fingerprint():
-    model = _bert()
+def test_prepacking_keeps_the_parameters_and_their_fingerprint(tiny_model):
+    model = _bert(tiny_model)
     names, fingerprint = list(model.state_dict()), weights_fingerprint(model)
     assert prepack_linear_layers(model)
     assert list(model.state_dict()) == names
     assert weights_fingerprint(model) == fingerprint
 
 
-def test_a_kernel_that_disagrees_or_fails_leaves_the_model_alone(monkeypatch):
-    model = _bert()
+def test_a_kernel_that_disagrees_or_fails_leaves_the_model_alone(tiny_model, monkeypatch):
+    model = _bert(tiny_model)
     before = type(model.encoder.layer[0].attention.self.query)
     monkeypatch.setitem(prepacked.TOLERANCE, torch.float32, -1.0)  # nothing agrees within a negative bound
     assert not prepack_linear_layers(model)
@@ -84,8 +77,8 @@ def test_a_kernel_that_disagrees_or_fails_leaves_the_model_alone(monkeypatch):
     assert not isinstance(model.encoder.layer[0].intermediate.intermediate_act_fn, torch.nn.Identity)
 
 
-def test_only_bert_encoders_on_a_cpu_are_prepacked():
-    model = _bert()
+def test_only_bert_encoders_on_a_cpu_are_prepacked(tiny_model):
+    model = _bert(tiny_model)
     assert can_prepack(model, torch.device("cpu"))
     assert not can_prepack(model, torch.device("cuda"))
     assert not can_prepack(torch.nn.Sequential(torch.nn.Linear(4, 4)), torch.device("cpu"))
