@@ -192,19 +192,20 @@ class TrainConfig:
     )
 
 
-# quick: a smoke test of minutes on 2 CPU cores: a fixed sample of each set (300 XQuAD-R
-# question groups, 100 AfriQA questions per language, 100 of SIB-200's test sentences in its
+# quick: a smoke test of minutes on 2 CPU cores: a fixed sample of each set (100 XQuAD-R
+# question groups, 30 AfriQA questions per language, 40 of SIB-200's test sentences in its
 # 15-language subset) against a pool of exactly their relevant candidates (pool=sampled, so
 # its figures say "sampled pool: not comparable with the benchmark"), candidates without
-# paragraph, 40 training steps. About 490k tokens to encode per model. standard: the
-# benchmarks' whole sets and pools (XQuAD-R, AfriQA's test split, SIB-200's quick subset's
-# test split), trained at three seeds with hybrid's alpha sweep, so differences can be told
-# from one run's luck: the profile the README's answer comes from. full: the paper-scale
-# experiment, all 205 languages, for a GPU.
+# paragraph, 40 training steps. About 165k tokens to encode per model (tests/test_profiles.py),
+# sized for make run's 15 minutes on a 2-core Zen 3 in fp32 (README, "Set-up, run, test").
+# standard: the benchmarks' whole sets and pools (XQuAD-R, AfriQA's test split, SIB-200's
+# quick subset's test split), trained at three seeds with hybrid's alpha sweep, so
+# differences can be told from one run's luck: the profile the README's answer comes from.
+# full: the paper-scale experiment, all 205 languages, for a GPU.
 QUICK_EVAL_SETS = (
-    "xquad-r?sample=300&pool=sampled",
-    "afriqa?sample=100&pool=sampled",
-    "sib-200?languages=quick&split=test&sample=100&pool=sampled",
+    "xquad-r?sample=100&pool=sampled",
+    "afriqa?sample=30&pool=sampled",
+    "sib-200?languages=quick&split=test&sample=40&pool=sampled",
 )
 STANDARD_EVAL_SETS = ("xquad-r", "afriqa", "sib-200?languages=quick&split=test")
 
