@@ -62,8 +62,6 @@ AFRIQA_FIGURES_PER_RUN = 9 * 2 * 6
 # diagonal (a sentence's own language holds no answer: the query itself is left out).
 SIB_QUICK_FIGURES_PER_RUN = 14 * 2 * 3 + 15 * 3 + 15 * 14
 # What the quick profile stores per run: XQuAD-R, AfriQA and SIB-200's quick subset.
-QUICK_FIGURES_PER_RUN = 14 * 2 * 3 + 15 * 2
-# What the quick profile stores per run: XQuAD-R, AfriQA and SIB-200's quick subset.
 QUICK_FIGURES_PER_RUN = XQUAD_FIGURES_PER_RUN + AFRIQA_FIGURES_PER_RUN + SIB_QUICK_FIGURES_PER_RUN
 
 
