@@ -8,8 +8,8 @@ from hybridcore.config.spec import profile_spec
 from hybridcore.data.formats.registry import load_dataset
 from hybridcore.model.encoder import Encoder
 
-# make run's 15 minutes on a 2-core Zen 3 in fp32 leave about 170k tokens a model to encode
-# (README, "Set-up, run, test"); the quick profile is sized at about 165k.
+# The draw's tokens set most of make run's time (README, "Set-up, run, test"): a larger sample
+# or another set in the quick profile is a decision to take there, not a drift.
 QUICK_TOKENS_PER_MODEL = (150_000, 170_000)
 
 

@@ -197,7 +197,8 @@ class TrainConfig:
 # 15-language subset) against a pool of exactly their relevant candidates (pool=sampled, so
 # its figures say "sampled pool: not comparable with the benchmark"), candidates without
 # paragraph, 40 training steps. About 165k tokens to encode per model (tests/test_profiles.py),
-# sized for make run's 15 minutes on a 2-core Zen 3 in fp32 (README, "Set-up, run, test").
+# a third of the former draw's, toward make run's goal of 15 minutes on a 2-core Zen 3 in fp32
+# (estimated about 17.5 there, unmeasured: README, "Set-up, run, test").
 # standard: the benchmarks' whole sets and pools (XQuAD-R, AfriQA's test split, SIB-200's
 # quick subset's test split), trained at three seeds with hybrid's alpha sweep, so
 # differences can be told from one run's luck: the profile the README's answer comes from.
